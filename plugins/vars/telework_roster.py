@@ -1,0 +1,69 @@
+"""Ansible vars plugin: the validated teleworker roster as the variable ``telework_roster``.
+
+Reads ``roster.csv`` beside the inventory's hosts file, checks it against
+``group_vars/all/telework.yml`` with the toolkit's own validator, and gives group ``all``
+the list of teleworkers (every column, devices and VPN groups as lists). An invalid roster
+stops Ansible before anything is applied, with every problem as FILE:LINE: field: message.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ansible.errors import AnsibleParserError
+from ansible.inventory.group import Group
+from ansible.plugins.vars import BaseVarsPlugin
+
+DOCUMENTATION = """
+    name: telework_roster
+    short_description: the teleworker roster of the inventory, validated
+    description:
+      - Loads roster.csv next to the inventory source and validates it against
+        group_vars/all/telework.yml; sets telework_roster on group all.
+    options:
+      stage:
+        ini:
+          - key: stage
+            section: vars_telework_roster_plugin
+        env:
+          - name: ANSIBLE_VARS_PLUGIN_STAGE
+"""
+
+_CACHE: dict[tuple[str, float, float], list[dict[str, Any]]] = {}
+
+
+def _roster_vars(inventory: Path) -> list[dict[str, Any]] | None:
+    from toolkit.errors import InvalidInputError  # noqa: PLC0415 (only when a roster exists)
+    from toolkit.roster import load_environment_roster  # noqa: PLC0415
+    from toolkit.roster.parse import ROSTER_FILE  # noqa: PLC0415
+    from toolkit.roster.reference import REFERENCE_FILE  # noqa: PLC0415
+
+    roster, reference = inventory / ROSTER_FILE, inventory / REFERENCE_FILE
+    if not roster.exists():
+        return None
+    key = (str(inventory), roster.stat().st_mtime,
+           reference.stat().st_mtime if reference.exists() else 0.0)
+    if key not in _CACHE:
+        try:
+            loaded = load_environment_roster(inventory)
+        except InvalidInputError as exc:
+            raise AnsibleParserError(f"invalid roster, nothing applied:\n{exc}") from exc
+        _CACHE[key] = [t.as_vars() for t in loaded.teleworkers]
+    return _CACHE[key]
+
+
+class VarsModule(BaseVarsPlugin):
+    REQUIRES_ENABLED = True
+    is_stateless = True
+
+    def get_vars(self, loader: Any, path: str, entities: Any, cache: bool = True) -> dict[str, Any]:
+        if not isinstance(entities, list):
+            entities = [entities]
+        super().get_vars(loader, path, entities)
+        if not any(isinstance(e, Group) and e.name == "all" for e in entities):
+            return {}
+        base = Path(path if os.path.isdir(path) else os.path.dirname(path))
+        rows = _roster_vars(base)
+        return {} if rows is None else {"telework_roster": rows}

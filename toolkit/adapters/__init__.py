@@ -1,0 +1,1 @@
+"""Adapters to the outside world: processes, podman, ansible, SSH."""

@@ -1,0 +1,78 @@
+"""Ansible's command-line tools, run with the project's ansible.cfg and the venv's PATH."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from toolkit.adapters.process import run
+from toolkit.errors import ExternalCommandError, InvalidInputError, Problem
+from toolkit.paths import project_root
+
+
+def ansible_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment for ansible-* commands: the project's ansible.cfg, the venv's bin first."""
+    env = dict(os.environ)
+    env["ANSIBLE_CONFIG"] = str(project_root() / "ansible.cfg")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("ANSIBLE_FORCE_COLOR", "0")
+    env.update(extra or {})
+    return env
+
+
+def tool(name: str) -> str:
+    """Path of an Ansible command installed beside this Python, else its bare name."""
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else name
+
+
+@dataclass(frozen=True)
+class InventoryHost:
+    name: str
+    vars: Mapping[str, Any]
+    groups: frozenset[str] = field(default_factory=frozenset)
+
+
+def load_inventory(inventory: Path, *, with_roster: bool = True,
+                   timeout: float = 60.0) -> dict[str, InventoryHost]:
+    """Hosts of an inventory with their variables and every group they belong to
+    (transitively), as ``ansible-inventory --list`` sees them.
+
+    ``with_roster=False`` leaves the roster vars plugin out (the lab needs only hosts)."""
+    extra = {} if with_roster else {"ANSIBLE_VARS_ENABLED": "host_group_vars"}
+    proc = run([tool("ansible-inventory"), "-i", str(inventory), "--list"],
+               timeout=timeout, env=ansible_env(extra), check=False)
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        raise InvalidInputError([Problem(str(inventory), 1, "inventory",
+                                         " / ".join(lines[-6:]) or "ansible-inventory failed")])
+    try:
+        data = json.loads(proc.stdout)
+    except json.JSONDecodeError as exc:
+        raise ExternalCommandError(f"ansible-inventory: not JSON: {proc.stdout[:200]}") from exc
+    hostvars: dict[str, Any] = data.get("_meta", {}).get("hostvars", {})
+
+    def members(group: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        entry = data.get(group, {})
+        hosts = set(entry.get("hosts", []))
+        for child in entry.get("children", []):
+            if child not in seen:
+                hosts |= members(child, seen | {group})
+        return hosts
+
+    groups: dict[str, set[str]] = {}
+    for group in data:
+        if group in ("_meta", "all", "ungrouped"):
+            continue
+        for host in members(group):
+            groups.setdefault(host, set()).add(group)
+    names = set(hostvars) | set(groups) | members("all")
+    return {
+        name: InventoryHost(name, hostvars.get(name, {}), frozenset(groups.get(name, ())))
+        for name in sorted(names)
+    }

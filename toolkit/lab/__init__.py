@@ -1,0 +1,1 @@
+"""The local lab: Debian systemd containers under podman, one per inventory host."""

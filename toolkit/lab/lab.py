@@ -1,0 +1,245 @@
+"""Bringing a lab up and down: one systemd container per inventory host.
+
+The inventory (``inventories/lab/hosts.yml``) is the only description of the lab: its
+hosts are the containers, its groups decide the devices a container needs, and each
+host's ``ansible_port`` is where its sshd is published on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import paramiko
+
+from toolkit.adapters.ansible import load_inventory
+from toolkit.adapters.podman import Podman
+from toolkit.errors import InvalidInputError, Problem, ToolkitError
+from toolkit.lab import keys
+from toolkit.lab.image import ADMIN_USER, RELEASES, apt_cache, build_image, image_ref
+
+log = logging.getLogger(__name__)
+
+LAB_LABEL = "io.telework.lab"
+HOST_LABEL = "io.telework.host"
+#: Groups whose hosts run WireGuard and need the TUN device (wireguard-go, LAB.md).
+TUN_GROUPS = frozenset({"vpn_gateways", "laptops"})
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+SSH_WAIT = 90.0
+
+
+@dataclass(frozen=True)
+class LabHost:
+    name: str
+    port: int
+    groups: frozenset[str]
+    release: str
+    lab: str
+
+    @property
+    def container(self) -> str:
+        return f"{self.lab}-{self.name}"
+
+    @property
+    def needs_tun(self) -> bool:
+        return bool(self.groups & TUN_GROUPS)
+
+
+@dataclass(frozen=True)
+class Lab:
+    name: str
+    inventory: Path
+    hosts: tuple[LabHost, ...]
+
+    @property
+    def state(self) -> Path:
+        """Git-ignored folder of the lab's keys and known_hosts, inside its inventory."""
+        return self.inventory / ".lab"
+
+    @property
+    def network(self) -> str:
+        return self.name
+
+    def host(self, name: str) -> LabHost:
+        for host in self.hosts:
+            if host.name == name:
+                return host
+        raise ToolkitError(f"{name}: not a host of lab {self.name} "
+                           f"({', '.join(h.name for h in self.hosts)})")
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    host: LabHost
+    state: str  # running, exited, created, ..., or absent
+    image: str = ""
+    ssh: str = ""  # "ok", or why SSH login did not work
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "running" and self.ssh == "ok"
+
+
+def load_lab(inventory: Path) -> Lab:
+    """Read the lab's hosts from its inventory; every problem names the inventory field."""
+    hosts = load_inventory(inventory, with_roster=False)
+    source = str(inventory / "hosts.yml")
+    problems: list[Problem] = []
+    names = {str(h.vars.get("lab_name", "")) for h in hosts.values()}
+    if len(names) != 1 or not _NAME.match(next(iter(names))):
+        problems.append(Problem(source, 1, "lab_name", f"one name like 'telework-lab' for every "
+                                f"host is needed (found: {', '.join(sorted(names)) or 'none'})"))
+    lab_name = sorted(names)[0] if names else ""
+    result, ports = [], {}
+    for name, host in hosts.items():
+        port, release = host.vars.get("ansible_port"), host.vars.get("lab_release", "bookworm")
+        if host.vars.get("ansible_host") not in ("127.0.0.1", "localhost"):
+            problems.append(Problem(source, 1, f"{name}.ansible_host",
+                                    "lab hosts are reached on 127.0.0.1 only"))
+        if not isinstance(port, int) or not 1024 <= port <= 65535:
+            problems.append(Problem(source, 1, f"{name}.ansible_port",
+                                    f"{port!r} is not a port between 1024 and 65535"))
+            continue
+        if port in ports:
+            problems.append(Problem(source, 1, f"{name}.ansible_port",
+                                    f"{port} already used by {ports[port]}"))
+        ports[port] = name
+        if release not in RELEASES:
+            problems.append(Problem(source, 1, f"{name}.lab_release", f"{release!r} is not one "
+                                    f"of {', '.join(RELEASES)}"))
+        if not _NAME.match(name):
+            problems.append(Problem(source, 1, name, "host names are lowercase letters, digits "
+                                    "and '-'"))
+        result.append(LabHost(name, port, host.groups, str(release), lab_name))
+    if not hosts:
+        problems.append(Problem(source, 1, "hosts", "the inventory has no hosts"))
+    if problems:
+        raise InvalidInputError(problems)
+    return Lab(lab_name, inventory.resolve(), tuple(result))
+
+
+def _create(podman: Podman, lab: Lab, host: LabHost) -> None:
+    args = [
+        "create", "--name", host.container, "--hostname", host.name,
+        "--network", lab.network, "--network-alias", host.name,
+        "--publish", f"127.0.0.1:{host.port}:22",
+        "--cap-add", "NET_ADMIN", "--systemd", "always", "--stop-timeout", "10",
+        "--label", f"{LAB_LABEL}={lab.name}", "--label", f"{HOST_LABEL}={host.name}",
+        "--volume", f"{apt_cache(host.release)}:/var/cache/apt/archives",
+    ]
+    if host.needs_tun:
+        args += ["--device", "/dev/net/tun"]
+    podman(*args, image_ref(host.release), "/sbin/init")
+    key = keys.host_key(lab.state, host.name)
+    podman("cp", str(key), f"{host.container}:/etc/ssh/ssh_host_ed25519_key")
+    podman("cp", str(key.with_suffix(".pub")), f"{host.container}:/etc/ssh/ssh_host_ed25519_key.pub")
+    authorized = keys.admin_key(lab.state).with_suffix(".pub")
+    podman("cp", str(authorized), f"{host.container}:/home/{ADMIN_USER}/.ssh/authorized_keys")
+
+
+def _wait_for_banner(port: int, deadline: float) -> str:
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=3) as sock:
+                sock.settimeout(3)
+                banner = sock.recv(64)
+                if banner.startswith(b"SSH-2.0"):
+                    return "ok"
+                last = f"unexpected banner {banner[:20]!r}"
+        except OSError as exc:
+            last = exc.strerror or str(exc)
+        time.sleep(0.3)
+    return last
+
+
+def ssh_login(lab: Lab, host: LabHost, timeout: float = 10.0) -> str:
+    """Log in as the admin with the lab key, the host key checked; "ok" or the reason."""
+    client = paramiko.SSHClient()
+    client.load_host_keys(str(keys.known_hosts_file(lab.state)))
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    try:
+        client.connect("127.0.0.1", port=host.port, username=ADMIN_USER,
+                       key_filename=str(keys.admin_key(lab.state)), timeout=timeout,
+                       banner_timeout=timeout, auth_timeout=timeout,
+                       allow_agent=False, look_for_keys=False)
+        _, stdout, _ = client.exec_command("true", timeout=timeout)
+        code = stdout.channel.recv_exit_status()
+        return "ok" if code == 0 else f"`true` exited {code}"
+    except (OSError, paramiko.SSHException) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        client.close()
+
+
+def status(lab: Lab) -> list[HostStatus]:
+    """State of every host's container and whether the admin can log in over SSH."""
+    podman = Podman()
+    found = {c["Labels"].get(HOST_LABEL): c for c in podman.containers(f"{LAB_LABEL}={lab.name}")}
+
+    def one(host: LabHost) -> HostStatus:
+        info = found.get(host.name)
+        if info is None:
+            return HostStatus(host, "absent")
+        state = str(info.get("State", "unknown"))
+        login = ssh_login(lab, host) if state == "running" else ""
+        return HostStatus(host, state, str(info.get("Image", "")), login)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(one, lab.hosts))
+
+
+def up(lab: Lab, step: Callable[[str], None] = lambda _msg: None) -> list[HostStatus]:
+    """Start every host of the lab; what already runs is left as it is."""
+    podman = Podman()
+    for release in sorted({h.release for h in lab.hosts}):
+        step(f"image for Debian {release}")
+        build_image(release, step=step)
+    keys.admin_key(lab.state)
+    keys.write_known_hosts(lab.state, {h.name: h.port for h in lab.hosts})
+    if not podman.network_exists(lab.network):
+        step(f"network {lab.network}")
+        podman("network", "create", "--label", f"{LAB_LABEL}={lab.name}", lab.network)
+    existing = {c["Labels"].get(HOST_LABEL): c for c in podman.containers(f"{LAB_LABEL}={lab.name}")}
+    wanted = {h.name for h in lab.hosts}
+    for name, info in existing.items():
+        if name not in wanted:
+            step(f"removing {info['Names'][0]} (no longer in the inventory)")
+            podman("rm", "--force", "--time", "5", info["Id"])
+    for host in lab.hosts:
+        info = existing.get(host.name)
+        if info is None:
+            step(f"creating {host.container}")
+            _create(podman, lab, host)
+        if info is None or info.get("State") != "running":
+            step(f"starting {host.container}")
+            podman("start", host.container)
+    step("waiting for sshd on every host")
+    deadline = time.monotonic() + SSH_WAIT
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        banners = dict(zip(lab.hosts, pool.map(lambda h: _wait_for_banner(h.port, deadline),
+                                               lab.hosts), strict=True))
+    late = [f"{h.name}: {why}" for h, why in banners.items() if why != "ok"]
+    if late:
+        raise ToolkitError("sshd did not answer in time on " + "; ".join(late))
+    return status(lab)
+
+
+def down(lab: Lab) -> list[str]:
+    """Remove every container and the network of the lab; the names removed."""
+    podman = Podman()
+    removed = []
+    for info in podman.containers(f"{LAB_LABEL}={lab.name}"):
+        podman("rm", "--force", "--time", "5", info["Id"], timeout=60)
+        removed.append(str(info["Names"][0]))
+    if podman.network_exists(lab.network):
+        podman("network", "rm", "--force", lab.network)
+        removed.append(f"network {lab.network}")
+    keys.known_hosts_file(lab.state).unlink(missing_ok=True)
+    return removed

@@ -1,0 +1,104 @@
+"""Typed roster records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from toolkit.errors import Problem
+from toolkit.roster.reference import Reference
+from toolkit.roster.schedule import Schedule
+
+
+class Mode(StrEnum):
+    """C1: telework is partial (some hours or days) or full."""
+
+    PARTIAL = "partial"
+    FULL = "full"
+
+
+class Status(StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+class DeviceKind(StrEnum):
+    """What a teleworker connects with: a managed laptop (M1), a personal computer allowed
+    after a security check (M9, M10), or a phone."""
+
+    LAPTOP = "laptop"
+    PERSONAL = "personal"
+    PHONE = "phone"
+
+
+@dataclass(frozen=True)
+class Device:
+    kind: DeviceKind
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Teleworker:
+    """One row of the roster."""
+
+    id: str
+    name_latin: str
+    name_arabic: str
+    email: str
+    unit: str
+    mode: Mode
+    schedule: Schedule
+    approved_on: date | None
+    approved_by: str
+    equipment: tuple[Device, ...]
+    vpn_groups: tuple[str, ...]
+    status: Status
+    eligible_tasks: str = ""
+    line: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.status is Status.ACTIVE
+
+    def as_vars(self) -> dict[str, Any]:
+        """Plain data for Ansible (the ``telework_roster`` variable)."""
+        return {
+            "id": self.id,
+            "name_latin": self.name_latin,
+            "name_arabic": self.name_arabic,
+            "email": self.email,
+            "unit": self.unit,
+            "mode": str(self.mode),
+            "schedule": self.schedule.text,
+            "approved_on": self.approved_on.isoformat() if self.approved_on else None,
+            "approved_by": self.approved_by,
+            "equipment": [{"kind": str(d.kind), "name": d.name} for d in self.equipment],
+            "vpn_groups": list(self.vpn_groups),
+            "status": str(self.status),
+            "eligible_tasks": self.eligible_tasks,
+        }
+
+
+@dataclass(frozen=True)
+class Roster:
+    """A validated roster and the reference data it was checked against."""
+
+    path: Path
+    reference: Reference
+    teleworkers: tuple[Teleworker, ...]
+    warnings: tuple[Problem, ...] = field(default=())
+
+    def active(self) -> tuple[Teleworker, ...]:
+        return tuple(t for t in self.teleworkers if t.active)
+
+    def by_id(self, ident: str) -> Teleworker:
+        for t in self.teleworkers:
+            if t.id.lower() == ident.lower():
+                return t
+        raise KeyError(ident)
