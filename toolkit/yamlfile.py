@@ -40,7 +40,9 @@ def load_model(path: Path, model: type[M]) -> M:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise InvalidInputError([Problem(str(path), 1, "-", f"cannot read: {exc.strerror}")]) from exc
+        raise InvalidInputError(
+            [Problem(str(path), 1, "-", f"cannot read: {exc.strerror}")]
+        ) from exc
     except UnicodeDecodeError as exc:
         raise InvalidInputError([Problem(str(path), 1, "-", "not UTF-8 text")]) from exc
     try:

@@ -43,8 +43,11 @@ def _roster_vars(inventory: Path) -> list[dict[str, Any]] | None:
     roster, reference = inventory / ROSTER_FILE, inventory / REFERENCE_FILE
     if not roster.exists():
         return None
-    key = (str(inventory), roster.stat().st_mtime,
-           reference.stat().st_mtime if reference.exists() else 0.0)
+    key = (
+        str(inventory),
+        roster.stat().st_mtime,
+        reference.stat().st_mtime if reference.exists() else 0.0,
+    )
     if key not in _CACHE:
         try:
             loaded = load_environment_roster(inventory)
@@ -54,7 +57,7 @@ def _roster_vars(inventory: Path) -> list[dict[str, Any]] | None:
     return _CACHE[key]
 
 
-class VarsModule(BaseVarsPlugin):
+class VarsModule(BaseVarsPlugin):  # type: ignore[misc]
     REQUIRES_ENABLED = True
     is_stateless = True
 

@@ -38,19 +38,32 @@ class InventoryHost:
     groups: frozenset[str] = field(default_factory=frozenset)
 
 
-def load_inventory(inventory: Path, *, with_roster: bool = True,
-                   timeout: float = 60.0) -> dict[str, InventoryHost]:
+def load_inventory(
+    inventory: Path, *, with_roster: bool = True, timeout: float = 60.0
+) -> dict[str, InventoryHost]:
     """Hosts of an inventory with their variables and every group they belong to
     (transitively), as ``ansible-inventory --list`` sees them.
 
     ``with_roster=False`` leaves the roster vars plugin out (the lab needs only hosts)."""
     extra = {} if with_roster else {"ANSIBLE_VARS_ENABLED": "host_group_vars"}
-    proc = run([tool("ansible-inventory"), "-i", str(inventory), "--list"],
-               timeout=timeout, env=ansible_env(extra), check=False)
+    proc = run(
+        [tool("ansible-inventory"), "-i", str(inventory), "--list"],
+        timeout=timeout,
+        env=ansible_env(extra),
+        check=False,
+    )
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-        raise InvalidInputError([Problem(str(inventory), 1, "inventory",
-                                         " / ".join(lines[-6:]) or "ansible-inventory failed")])
+        raise InvalidInputError(
+            [
+                Problem(
+                    str(inventory),
+                    1,
+                    "inventory",
+                    " / ".join(lines[-6:]) or "ansible-inventory failed",
+                )
+            ]
+        )
     try:
         data = json.loads(proc.stdout)
     except json.JSONDecodeError as exc:

@@ -29,10 +29,20 @@ class Podman:
         self.timeout = timeout
         self.env = podman_env()
 
-    def __call__(self, *args: str, timeout: float | None = None, check: bool = True,
-                 input_bytes: bytes | None = None) -> subprocess.CompletedProcess[str]:
-        return run(["podman", *args], timeout=timeout or self.timeout, check=check,
-                   env=self.env, input_bytes=input_bytes)
+    def __call__(
+        self,
+        *args: str,
+        timeout: float | None = None,
+        check: bool = True,
+        input_bytes: bytes | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        return run(
+            ["podman", *args],
+            timeout=timeout or self.timeout,
+            check=check,
+            env=self.env,
+            input_bytes=input_bytes,
+        )
 
     def json(self, *args: str) -> Any:
         out = self(*args).stdout.strip()
@@ -43,8 +53,9 @@ class Podman:
 
     def containers(self, label: str) -> list[dict[str, Any]]:
         """Every container (running or not) carrying ``label`` (``key=value``)."""
-        found: list[dict[str, Any]] = self.json("ps", "--all", "--filter", f"label={label}",
-                                                "--format", "json")
+        found: list[dict[str, Any]] = self.json(
+            "ps", "--all", "--filter", f"label={label}", "--format", "json"
+        )
         return found
 
     def image_labels(self, ref: str) -> dict[str, str] | None:

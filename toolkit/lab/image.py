@@ -29,15 +29,35 @@ ADMIN_UID = 1000
 RECIPE_LABEL = "io.telework.recipe"
 
 PACKAGES = (
-    "python3", "python3-apt", "sudo", "systemd", "systemd-sysv", "dbus", "ca-certificates",
-    "iproute2", "procps", "iputils-ping", "curl", "gnupg", "openssh-server", "nftables",
-    "less", "netbase",
+    "python3",
+    "python3-apt",
+    "sudo",
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "ca-certificates",
+    "iproute2",
+    "procps",
+    "iputils-ping",
+    "curl",
+    "gnupg",
+    "openssh-server",
+    "nftables",
+    "less",
+    "netbase",
 )
 # Units that race dpkg or need the host's devices; they have no use in a container.
 MASKED_UNITS = (
-    "getty@.service", "console-getty.service", "getty.target", "systemd-udevd.service",
-    "systemd-udevd-control.socket", "systemd-udevd-kernel.socket", "apt-daily.timer",
-    "apt-daily-upgrade.timer", "systemd-firstboot.service", "e2scrub_reap.service",
+    "getty@.service",
+    "console-getty.service",
+    "getty.target",
+    "systemd-udevd.service",
+    "systemd-udevd-control.socket",
+    "systemd-udevd-kernel.socket",
+    "apt-daily.timer",
+    "apt-daily-upgrade.timer",
+    "systemd-firstboot.service",
+    "e2scrub_reap.service",
 )
 SSHD_LAB_CONF = f"""\
 # telework lab: {ADMIN_USER} logs in with its key only. Each host has its own ed25519 key,
@@ -119,8 +139,21 @@ def _configure_rootfs(root: Path, recipe: Recipe) -> None:
     (root / "var/lib/dbus/machine-id").unlink(missing_ok=True)
     (root / "etc/hostname").unlink(missing_ok=True)
     run(["systemctl", f"--root={root}", "mask", *recipe.masked])
-    run(["chroot", str(root), "useradd", "--create-home", "--shell", "/bin/bash",
-         "--uid", str(ADMIN_UID), "--password", "*", ADMIN_USER])
+    run(
+        [
+            "chroot",
+            str(root),
+            "useradd",
+            "--create-home",
+            "--shell",
+            "/bin/bash",
+            "--uid",
+            str(ADMIN_UID),
+            "--password",
+            "*",
+            ADMIN_USER,
+        ]
+    )
     ssh_dir = root / "home" / ADMIN_USER / ".ssh"
     ssh_dir.mkdir(mode=0o700)
     os.chown(ssh_dir, ADMIN_UID, ADMIN_UID)
@@ -137,13 +170,21 @@ def _configure_rootfs(root: Path, recipe: Recipe) -> None:
 
 
 def _import(podman: Podman, root: Path, ref: str) -> None:
-    with subprocess.Popen(["tar", "-C", str(root), "--numeric-owner", "-c", "."],
-                          stdout=subprocess.PIPE) as tar:
-        assert tar.stdout is not None
+    with subprocess.Popen(
+        ["tar", "-C", str(root), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE
+    ) as tar:
+        if tar.stdout is None:  # pragma: no cover (stdout=PIPE always gives one)
+            raise ExternalCommandError("tar gave no output pipe")
         try:
-            proc = subprocess.run(["podman", "import", "-", ref], stdin=tar.stdout,
-                                  capture_output=True, text=True, timeout=600,
-                                  env=podman.env, check=False)
+            proc = subprocess.run(
+                ["podman", "import", "-", ref],
+                stdin=tar.stdout,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                env=podman.env,
+                check=False,
+            )
         finally:
             tar.stdout.close()
         tar.wait(timeout=60)
@@ -151,8 +192,9 @@ def _import(podman: Podman, root: Path, ref: str) -> None:
         raise ExternalCommandError(f"podman import {ref} failed: {proc.stderr.strip()[-300:]}")
 
 
-def build_image(release: str, *, force: bool = False,
-                step: Callable[[str], None] = lambda _msg: None) -> str:
+def build_image(
+    release: str, *, force: bool = False, step: Callable[[str], None] = lambda _msg: None
+) -> str:
     """Build the image of ``release`` unless one with the same recipe exists; its name."""
     podman = Podman()
     recipe = Recipe(release)
@@ -166,12 +208,20 @@ def build_image(release: str, *, force: bool = False,
     stage, builder = f"{ref}-stage", f"telework-image-build-{release}"
     debs = cache_dir() / "debootstrap" / release
     debs.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f"telework-rootfs-{release}-",
-                                     dir="/var/tmp") as tmp:  # noqa: S108 (large rootfs)
+    with tempfile.TemporaryDirectory(prefix=f"telework-rootfs-{release}-", dir="/var/tmp") as tmp:
         root = Path(tmp) / "rootfs"
         step(f"debootstrap {release} (about a minute)")
-        run(["debootstrap", "--variant=minbase", f"--include={','.join(recipe.packages)}",
-             f"--cache-dir={debs}", release, str(root)], timeout=1800)
+        run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={','.join(recipe.packages)}",
+                f"--cache-dir={debs}",
+                release,
+                str(root),
+            ],
+            timeout=1800,
+        )
         step("configuring the root file system")
         _configure_rootfs(root, recipe)
         step(f"importing into podman as {stage}")
@@ -179,16 +229,36 @@ def build_image(release: str, *, force: bool = False,
     try:
         podman("rm", "--force", builder, check=False)
         step(f"upgrading {release} from its updates and security suites")
-        podman("run", "--name", builder, "--network", "podman",
-               "--volume", f"{apt_cache(release)}:/var/cache/apt/archives",
-               stage, "/bin/sh", "-c", recipe.upgrade, timeout=1800)
+        podman(
+            "run",
+            "--name",
+            builder,
+            "--network",
+            "podman",
+            "--volume",
+            f"{apt_cache(release)}:/var/cache/apt/archives",
+            stage,
+            "/bin/sh",
+            "-c",
+            recipe.upgrade,
+            timeout=1800,
+        )
         step(f"committing {ref}")
-        podman("commit", "--quiet",
-               "--change", 'CMD ["/sbin/init"]',
-               "--change", "STOPSIGNAL SIGRTMIN+3",
-               "--change", f"LABEL {RECIPE_LABEL}={recipe.digest}",
-               "--change", f"LABEL io.telework.release={release}",
-               builder, ref, timeout=600)
+        podman(
+            "commit",
+            "--quiet",
+            "--change",
+            'CMD ["/sbin/init"]',
+            "--change",
+            "STOPSIGNAL SIGRTMIN+3",
+            "--change",
+            f"LABEL {RECIPE_LABEL}={recipe.digest}",
+            "--change",
+            f"LABEL io.telework.release={release}",
+            builder,
+            ref,
+            timeout=600,
+        )
     finally:
         podman("rm", "--force", builder, check=False)
         podman("rmi", "--force", stage, check=False)

@@ -70,8 +70,9 @@ class Lab:
         for host in self.hosts:
             if host.name == name:
                 return host
-        raise ToolkitError(f"{name}: not a host of lab {self.name} "
-                           f"({', '.join(h.name for h in self.hosts)})")
+        raise ToolkitError(
+            f"{name}: not a host of lab {self.name} ({', '.join(h.name for h in self.hosts)})"
+        )
 
 
 @dataclass(frozen=True)
@@ -93,29 +94,54 @@ def load_lab(inventory: Path) -> Lab:
     problems: list[Problem] = []
     names = {str(h.vars.get("lab_name", "")) for h in hosts.values()}
     if len(names) != 1 or not _NAME.match(next(iter(names))):
-        problems.append(Problem(source, 1, "lab_name", f"one name like 'telework-lab' for every "
-                                f"host is needed (found: {', '.join(sorted(names)) or 'none'})"))
+        problems.append(
+            Problem(
+                source,
+                1,
+                "lab_name",
+                f"one name like 'telework-lab' for every "
+                f"host is needed (found: {', '.join(sorted(names)) or 'none'})",
+            )
+        )
     lab_name = sorted(names)[0] if names else ""
-    result, ports = [], {}
+    result: list[LabHost] = []
+    ports: dict[int, str] = {}
     for name, host in hosts.items():
         port, release = host.vars.get("ansible_port"), host.vars.get("lab_release", "bookworm")
         if host.vars.get("ansible_host") not in ("127.0.0.1", "localhost"):
-            problems.append(Problem(source, 1, f"{name}.ansible_host",
-                                    "lab hosts are reached on 127.0.0.1 only"))
+            problems.append(
+                Problem(
+                    source, 1, f"{name}.ansible_host", "lab hosts are reached on 127.0.0.1 only"
+                )
+            )
         if not isinstance(port, int) or not 1024 <= port <= 65535:
-            problems.append(Problem(source, 1, f"{name}.ansible_port",
-                                    f"{port!r} is not a port between 1024 and 65535"))
+            problems.append(
+                Problem(
+                    source,
+                    1,
+                    f"{name}.ansible_port",
+                    f"{port!r} is not a port between 1024 and 65535",
+                )
+            )
             continue
         if port in ports:
-            problems.append(Problem(source, 1, f"{name}.ansible_port",
-                                    f"{port} already used by {ports[port]}"))
+            problems.append(
+                Problem(source, 1, f"{name}.ansible_port", f"{port} already used by {ports[port]}")
+            )
         ports[port] = name
         if release not in RELEASES:
-            problems.append(Problem(source, 1, f"{name}.lab_release", f"{release!r} is not one "
-                                    f"of {', '.join(RELEASES)}"))
+            problems.append(
+                Problem(
+                    source,
+                    1,
+                    f"{name}.lab_release",
+                    f"{release!r} is not one of {', '.join(RELEASES)}",
+                )
+            )
         if not _NAME.match(name):
-            problems.append(Problem(source, 1, name, "host names are lowercase letters, digits "
-                                    "and '-'"))
+            problems.append(
+                Problem(source, 1, name, "host names are lowercase letters, digits and '-'")
+            )
         result.append(LabHost(name, port, host.groups, str(release), lab_name))
     if not hosts:
         problems.append(Problem(source, 1, "hosts", "the inventory has no hosts"))
@@ -126,19 +152,38 @@ def load_lab(inventory: Path) -> Lab:
 
 def _create(podman: Podman, lab: Lab, host: LabHost) -> None:
     args = [
-        "create", "--name", host.container, "--hostname", host.name,
-        "--network", lab.network, "--network-alias", host.name,
-        "--publish", f"127.0.0.1:{host.port}:22",
-        "--cap-add", "NET_ADMIN", "--systemd", "always", "--stop-timeout", "10",
-        "--label", f"{LAB_LABEL}={lab.name}", "--label", f"{HOST_LABEL}={host.name}",
-        "--volume", f"{apt_cache(host.release)}:/var/cache/apt/archives",
+        "create",
+        "--name",
+        host.container,
+        "--hostname",
+        host.name,
+        "--network",
+        lab.network,
+        "--network-alias",
+        host.name,
+        "--publish",
+        f"127.0.0.1:{host.port}:22",
+        "--cap-add",
+        "NET_ADMIN",
+        "--systemd",
+        "always",
+        "--stop-timeout",
+        "10",
+        "--label",
+        f"{LAB_LABEL}={lab.name}",
+        "--label",
+        f"{HOST_LABEL}={host.name}",
+        "--volume",
+        f"{apt_cache(host.release)}:/var/cache/apt/archives",
     ]
     if host.needs_tun:
         args += ["--device", "/dev/net/tun"]
     podman(*args, image_ref(host.release), "/sbin/init")
     key = keys.host_key(lab.state, host.name)
     podman("cp", str(key), f"{host.container}:/etc/ssh/ssh_host_ed25519_key")
-    podman("cp", str(key.with_suffix(".pub")), f"{host.container}:/etc/ssh/ssh_host_ed25519_key.pub")
+    podman(
+        "cp", str(key.with_suffix(".pub")), f"{host.container}:/etc/ssh/ssh_host_ed25519_key.pub"
+    )
     authorized = keys.admin_key(lab.state).with_suffix(".pub")
     podman("cp", str(authorized), f"{host.container}:/home/{ADMIN_USER}/.ssh/authorized_keys")
 
@@ -165,10 +210,17 @@ def ssh_login(lab: Lab, host: LabHost, timeout: float = 10.0) -> str:
     client.load_host_keys(str(keys.known_hosts_file(lab.state)))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     try:
-        client.connect("127.0.0.1", port=host.port, username=ADMIN_USER,
-                       key_filename=str(keys.admin_key(lab.state)), timeout=timeout,
-                       banner_timeout=timeout, auth_timeout=timeout,
-                       allow_agent=False, look_for_keys=False)
+        client.connect(
+            "127.0.0.1",
+            port=host.port,
+            username=ADMIN_USER,
+            key_filename=str(keys.admin_key(lab.state)),
+            timeout=timeout,
+            banner_timeout=timeout,
+            auth_timeout=timeout,
+            allow_agent=False,
+            look_for_keys=False,
+        )
         _, stdout, _ = client.exec_command("true", timeout=timeout)
         code = stdout.channel.recv_exit_status()
         return "ok" if code == 0 else f"`true` exited {code}"
@@ -206,12 +258,14 @@ def up(lab: Lab, step: Callable[[str], None] = lambda _msg: None) -> list[HostSt
     if not podman.network_exists(lab.network):
         step(f"network {lab.network}")
         podman("network", "create", "--label", f"{LAB_LABEL}={lab.name}", lab.network)
-    existing = {c["Labels"].get(HOST_LABEL): c for c in podman.containers(f"{LAB_LABEL}={lab.name}")}
+    existing = {
+        c["Labels"].get(HOST_LABEL): c for c in podman.containers(f"{LAB_LABEL}={lab.name}")
+    }
     wanted = {h.name for h in lab.hosts}
-    for name, info in existing.items():
+    for name, stale in existing.items():
         if name not in wanted:
-            step(f"removing {info['Names'][0]} (no longer in the inventory)")
-            podman("rm", "--force", "--time", "5", info["Id"])
+            step(f"removing {stale['Names'][0]} (no longer in the inventory)")
+            podman("rm", "--force", "--time", "5", stale["Id"])
     for host in lab.hosts:
         info = existing.get(host.name)
         if info is None:
@@ -223,8 +277,13 @@ def up(lab: Lab, step: Callable[[str], None] = lambda _msg: None) -> list[HostSt
     step("waiting for sshd on every host")
     deadline = time.monotonic() + SSH_WAIT
     with ThreadPoolExecutor(max_workers=8) as pool:
-        banners = dict(zip(lab.hosts, pool.map(lambda h: _wait_for_banner(h.port, deadline),
-                                               lab.hosts), strict=True))
+        banners = dict(
+            zip(
+                lab.hosts,
+                pool.map(lambda h: _wait_for_banner(h.port, deadline), lab.hosts),
+                strict=True,
+            )
+        )
     late = [f"{h.name}: {why}" for h, why in banners.items() if why != "ok"]
     if late:
         raise ToolkitError("sshd did not answer in time on " + "; ".join(late))

@@ -5,6 +5,11 @@ from toolkit.roster.parse import load_environment_roster, load_roster
 from toolkit.roster.reference import Reference, load_reference
 
 __all__ = [
-    "Device", "Reference", "Roster", "Teleworker",
-    "load_environment_roster", "load_reference", "load_roster",
+    "Device",
+    "Reference",
+    "Roster",
+    "Teleworker",
+    "load_environment_roster",
+    "load_reference",
+    "load_roster",
 ]

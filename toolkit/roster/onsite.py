@@ -3,6 +3,7 @@ number of agents present during office hours, against the unit's ``min_onsite``.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -35,9 +36,11 @@ def _lowest(office: Span, spans: list[Span], staff: int) -> tuple[int, Span | No
     clipped = [s for s in clipped if s.start < s.end]
     if not clipped:
         return staff, None
-    cuts = sorted({office.start, office.end, *(s.start for s in clipped), *(s.end for s in clipped)})
+    cuts = sorted(
+        {office.start, office.end, *(s.start for s in clipped), *(s.end for s in clipped)}
+    )
     best, at = staff + 1, None
-    for lo, hi in zip(cuts, cuts[1:], strict=False):
+    for lo, hi in itertools.pairwise(cuts):
         away = sum(1 for s in clipped if s.start <= lo and hi <= s.end)
         if staff - away < best:
             best, at = staff - away, Span(lo, hi)
@@ -54,7 +57,7 @@ def week_counts(roster: Roster, week_of: date) -> list[OnsiteCount]:
     for unit_id, unit in sorted(ref.units.items()):
         members = [t for t in roster.active() if t.unit == unit_id]
         for day in days:
-            spans = []
+            spans: list[Span] = []
             for t in members:
                 # a teleworker with several spans that day counts as away in each of them
                 spans.extend(t.schedule.spans_on(day, ref.workday_indexes))

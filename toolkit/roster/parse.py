@@ -22,8 +22,18 @@ from toolkit.roster.schedule import DAYS, ScheduleError, parse_schedule
 
 ROSTER_FILE = "roster.csv"
 REQUIRED_COLUMNS = (
-    "id", "name_latin", "name_arabic", "email", "unit", "mode", "schedule",
-    "approved_on", "approved_by", "equipment", "vpn_groups", "status",
+    "id",
+    "name_latin",
+    "name_arabic",
+    "email",
+    "unit",
+    "mode",
+    "schedule",
+    "approved_on",
+    "approved_by",
+    "equipment",
+    "vpn_groups",
+    "status",
 )
 OPTIONAL_COLUMNS = ("eligible_tasks",)
 
@@ -50,6 +60,7 @@ def _choice(enum: Callable[[str], T], allowed: list[str]) -> Callable[[str], T]:
             return enum(value.lower())
         except ValueError:
             raise FieldError(f"{value!r} is not one of {', '.join(allowed)}") from None
+
     return parse
 
 
@@ -88,10 +99,16 @@ def _decode(path: Path, raw: bytes) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise InvalidInputError([Problem(
-            str(path), line, "-",
-            f"not UTF-8 (byte 0x{raw[exc.start]:02x}); export the sheet as 'CSV UTF-8'",
-        )]) from exc
+        raise InvalidInputError(
+            [
+                Problem(
+                    str(path),
+                    line,
+                    "-",
+                    f"not UTF-8 (byte 0x{raw[exc.start]:02x}); export the sheet as 'CSV UTF-8'",
+                )
+            ]
+        ) from exc
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -168,11 +185,16 @@ def _check_schedule(check: _RowChecker, mode: Mode | None, ref: Reference) -> No
     used = {d for p in schedule.regular + schedule.overrides for d in p.days}
     off = sorted(used - workdays)
     if off:
-        check.error("schedule", f"{', '.join(DAYS[d] for d in off)} not a working day "
-                    f"({', '.join(ref.workdays)})")
+        check.error(
+            "schedule",
+            f"{', '.join(DAYS[d] for d in off)} not a working day ({', '.join(ref.workdays)})",
+        )
     if mode is Mode.FULL and schedule.regular and schedule.whole_regular_days() != workdays:
-        check.error("schedule", "mode is full but the schedule does not cover every working "
-                    "day (C1): leave schedule empty or use mode partial")
+        check.error(
+            "schedule",
+            "mode is full but the schedule does not cover every working "
+            "day (C1): leave schedule empty or use mode partial",
+        )
     if mode is Mode.PARTIAL:
         if schedule.is_empty:
             check.error("schedule", "partial telework needs a schedule of days or hours (C2)")
@@ -186,8 +208,11 @@ def _row(check: _RowChecker, ref: Reference, today: date) -> Teleworker | None:
     name_arabic = check.get("name_arabic", _arabic)
     email = check.get("email", _email)
     if email and ref.mail_domains and email.rsplit("@", 1)[1] not in ref.mail_domains:
-        check.error("email", f"{email} is not in the administration's mail domains "
-                    f"({', '.join(ref.mail_domains)}) (M2)")
+        check.error(
+            "email",
+            f"{email} is not in the administration's mail domains "
+            f"({', '.join(ref.mail_domains)}) (M2)",
+        )
     unit = check.get("unit", _text)
     if unit and unit not in ref.units:
         check.error("unit", f"unknown unit {unit!r} (declared: {', '.join(sorted(ref.units))})")
@@ -207,23 +232,51 @@ def _row(check: _RowChecker, ref: Reference, today: date) -> Teleworker | None:
     groups = tuple(g for g in _LIST_SPLIT.split(check.row.get("vpn_groups", "")) if g)
     unknown = [g for g in groups if g not in ref.vpn_groups]
     if unknown:
-        check.error("vpn_groups", f"unknown group(s) {', '.join(unknown)} (declared: "
-                    f"{', '.join(sorted(ref.vpn_groups)) or 'none'})")
+        check.error(
+            "vpn_groups",
+            f"unknown group(s) {', '.join(unknown)} (declared: "
+            f"{', '.join(sorted(ref.vpn_groups)) or 'none'})",
+        )
     _check_schedule(check, mode, ref)
     if status is Status.ACTIVE and not equipment:
-        check.error("equipment", "no device: this teleworker cannot connect to the VPN (M7)",
-                    Severity.WARNING)
-    if status is Status.ACTIVE and "eligible_tasks" in check.row and not check.row["eligible_tasks"]:
-        check.error("eligible_tasks", "no tasks listed as executable remotely (C7)",
-                    Severity.WARNING)
-    if None in (ident, name_latin, name_arabic, email, unit, mode, status):
+        check.error(
+            "equipment",
+            "no device: this teleworker cannot connect to the VPN (M7)",
+            Severity.WARNING,
+        )
+    if (
+        status is Status.ACTIVE
+        and "eligible_tasks" in check.row
+        and not check.row["eligible_tasks"]
+    ):
+        check.error(
+            "eligible_tasks", "no tasks listed as executable remotely (C7)", Severity.WARNING
+        )
+    if (
+        ident is None
+        or name_latin is None
+        or name_arabic is None
+        or email is None
+        or unit is None
+        or mode is None
+        or status is None
+    ):
         return None
-    assert ident and name_latin and name_arabic and email and unit and mode and status
     return Teleworker(
-        id=ident, name_latin=name_latin, name_arabic=name_arabic, email=email, unit=unit,
-        mode=mode, schedule=schedule, approved_on=approved_on, approved_by=approved_by or "",
-        equipment=equipment, vpn_groups=groups, status=status,
-        eligible_tasks=check.row.get("eligible_tasks", ""), line=check.line,
+        id=ident,
+        name_latin=name_latin,
+        name_arabic=name_arabic,
+        email=email,
+        unit=unit,
+        mode=mode,
+        schedule=schedule,
+        approved_on=approved_on,
+        approved_by=approved_by or "",
+        equipment=equipment,
+        vpn_groups=groups,
+        status=status,
+        eligible_tasks=check.row.get("eligible_tasks", ""),
+        line=check.line,
     )
 
 
@@ -242,19 +295,28 @@ def _check_unique(rows: list[Teleworker], file: str, problems: list[Problem]) ->
             claim("equipment", device.name, t.line)
 
 
-def _check_unit_sizes(rows: list[Teleworker], file: str, ref: Reference,
-                      problems: list[Problem]) -> None:
+def _check_unit_sizes(
+    rows: list[Teleworker], file: str, ref: Reference, problems: list[Problem]
+) -> None:
     counts: dict[str, int] = {}
     for t in rows:
         if t.active and t.unit in ref.units:
             counts[t.unit] = counts.get(t.unit, 0) + 1
             if counts[t.unit] == ref.units[t.unit].staff + 1:
-                problems.append(Problem(file, t.line, "unit", f"more active teleworkers in "
-                                        f"{t.unit} than its staff ({ref.units[t.unit].staff})"))
+                problems.append(
+                    Problem(
+                        file,
+                        t.line,
+                        "unit",
+                        f"more active teleworkers in "
+                        f"{t.unit} than its staff ({ref.units[t.unit].staff})",
+                    )
+                )
 
 
-def parse_roster(text: str, file: str, ref: Reference, *, today: date | None = None
-                 ) -> tuple[list[Teleworker], list[Problem]]:
+def parse_roster(
+    text: str, file: str, ref: Reference, *, today: date | None = None
+) -> tuple[list[Teleworker], list[Problem]]:
     """Parse roster text; returns the rows that parsed and every problem found."""
     today = today or date.today()
     problems: list[Problem] = []
@@ -277,17 +339,27 @@ def parse_roster(text: str, file: str, ref: Reference, *, today: date | None = N
             if missing or dupes:
                 return [], problems
             continue
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
-            problems.append(Problem(file, line, "-", f"{len(cells)} values for "
-                                    f"{len(header)} columns (a separator inside a value? quote it)"))
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    "-",
+                    f"{len(cells)} values for "
+                    f"{len(header)} columns (a separator inside a value? quote it)",
+                )
+            )
             continue
         row = {name: value.strip() for name, value in zip(header, cells, strict=False) if name}
         checked = _row(_RowChecker(file, line, row, problems), ref, today)
         if checked is not None:
             rows.append(checked)
     if header is None:
-        problems.append(Problem(file, 1, "-", "empty file: expected a header line "
-                                f"({','.join(REQUIRED_COLUMNS)})"))
+        problems.append(
+            Problem(
+                file, 1, "-", f"empty file: expected a header line ({','.join(REQUIRED_COLUMNS)})"
+            )
+        )
     _check_unique(rows, file, problems)
     _check_unit_sizes(rows, file, ref, problems)
     return rows, problems
@@ -301,8 +373,9 @@ def load_roster(path: Path, ref: Reference, *, today: date | None = None) -> Ros
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise InvalidInputError([Problem(str(path), 1, "-", f"cannot read: {exc.strerror}")]
-                                ) from exc
+        raise InvalidInputError(
+            [Problem(str(path), 1, "-", f"cannot read: {exc.strerror}")]
+        ) from exc
     rows, problems = parse_roster(_decode(path, raw), str(path), ref, today=today)
     if any(p.severity is Severity.ERROR for p in problems):
         raise InvalidInputError(problems)

@@ -11,7 +11,14 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from toolkit.roster.schedule import DAYS, Span, parse_schedule
 from toolkit.yamlfile import load_model
@@ -52,7 +59,9 @@ class Reference(BaseModel):
     ``telework_<field>``; the file holds these variables and no others."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
         alias_generator=lambda name: f"telework_{name}",
     )
 

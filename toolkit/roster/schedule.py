@@ -15,9 +15,10 @@ working day (full telework).
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_INDEX = {d: i for i, d in enumerate(DAYS)}
@@ -37,7 +38,9 @@ class Span:
     end: int
 
     def __str__(self) -> str:
-        return f"{self.start // 60:02d}:{self.start % 60:02d}-{self.end // 60:02d}:{self.end % 60:02d}"
+        return (
+            f"{self.start // 60:02d}:{self.start % 60:02d}-{self.end // 60:02d}:{self.end % 60:02d}"
+        )
 
 
 WHOLE_DAY = (Span(0, 24 * 60),)
@@ -104,8 +107,8 @@ def _parse_time(hours: str, minutes: str, text: str) -> int:
 
 def _parse_days(text: str) -> frozenset[int]:
     days: set[int] = set()
-    for item in text.split(","):
-        item = item.strip().lower()
+    for raw in text.split(","):
+        item = raw.strip().lower()
         if not item:
             raise ScheduleError("empty day in the list (two commas in a row?)")
         first, _, last = item.partition("-")
@@ -123,8 +126,8 @@ def _parse_days(text: str) -> frozenset[int]:
 
 def _parse_spans(text: str) -> tuple[Span, ...]:
     spans: list[Span] = []
-    for item in text.split(","):
-        item = item.strip().replace(" ", "")
+    for raw in text.split(","):
+        item = raw.strip().replace(" ", "")
         match = _SPAN.match(item)
         if not match:
             raise ScheduleError(f"{item!r} is not a time span (HH:MM-HH:MM)")
@@ -134,7 +137,7 @@ def _parse_spans(text: str) -> tuple[Span, ...]:
             raise ScheduleError(f"time span {item!r} ends before it starts")
         spans.append(Span(start, end))
     ordered = sorted(spans, key=lambda s: s.start)
-    for a, b in zip(ordered, ordered[1:], strict=False):
+    for a, b in itertools.pairwise(ordered):
         if b.start < a.end:
             raise ScheduleError(f"time spans {a} and {b} overlap")
     return tuple(ordered)

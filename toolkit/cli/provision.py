@@ -1,0 +1,92 @@
+"""``toolkit provision``: run the site playbook with progress and a summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from toolkit.cli.common import err, inventory_options, out
+from toolkit.errors import ToolkitError
+from toolkit.exitcodes import ExitCode
+from toolkit.provision import RunResult, run_playbook
+
+
+def summary_table(result: RunResult) -> Table:
+    table = Table(title=f"provisioning summary ({result.duration:.0f} s)")
+    for column in ("host", "status", "ok", "changed", "failed", "unreachable", "skipped"):
+        table.add_column(column, justify="left" if column in ("host", "status") else "right")
+    for name, s in sorted(result.hosts.items()):
+        colour = {"ok": "green", "failed": "red", "unreachable": "red"}[s.status]
+        table.add_row(
+            name,
+            f"[{colour}]{s.status}[/]",
+            str(s.ok),
+            str(s.changed),
+            str(s.failed),
+            str(s.unreachable),
+            str(s.skipped),
+        )
+    return table
+
+
+@click.command()
+@inventory_options
+@click.option(
+    "--playbook",
+    default="playbooks/site.yml",
+    show_default=True,
+    help="Playbook to run, relative to the checkout.",
+)
+@click.option("--limit", help="Only these hosts or groups (Ansible pattern).")
+@click.option("--check", is_flag=True, help="Dry run: report what would change.")
+@click.option("--diff", is_flag=True, help="Show the changes made to files.")
+def provision(inventory: Path, playbook: str, limit: str | None, check: bool, diff: bool) -> None:
+    """Provision the platform (ansible-playbook playbooks/site.yml) with progress.
+
+    Exits 1 when a task failed, 5 when a host could not be reached."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} hosts"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        bar = progress.add_task("starting ansible-playbook", total=None)
+        play_hosts: list[str] = []
+
+        def on_event(event: dict[str, Any]) -> None:
+            nonlocal play_hosts
+            if event["event"] == "play":
+                play_hosts = event["hosts"]
+                progress.console.print(f"[bold]PLAY[/] {event['name']}")
+            elif event["event"] == "task":
+                progress.update(
+                    bar, description=event["name"], completed=0, total=len(play_hosts) or None
+                )
+            elif event["event"] == "result":
+                progress.advance(bar)
+                if event["status"] in ("failed", "unreachable"):
+                    progress.console.print(
+                        f"[red]{event['status']}[/] {event['host']}: "
+                        f"{event['task']}: {event['msg']}",
+                        markup=True,
+                    )
+
+        result = run_playbook(
+            inventory, playbook, limit=limit, check=check, diff=diff, on_event=on_event
+        )
+    out.print(summary_table(result))
+    out.print(f"ansible-playbook log: {result.log_file}", markup=False)
+    if result.unreachable:
+        raise ToolkitError(
+            f"unreachable: {', '.join(result.unreachable)}", exit_code=ExitCode.UNREACHABLE
+        )
+    if result.returncode != 0:
+        failed = ", ".join(result.failed) or f"ansible-playbook exited {result.returncode}"
+        raise ToolkitError(f"provisioning failed: {failed} (see the log above)")
