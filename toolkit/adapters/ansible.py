@@ -31,6 +31,17 @@ def tool(name: str) -> str:
     return str(candidate) if candidate.exists() else name
 
 
+def _plain(value: Any) -> Any:
+    """ansible-inventory marks untrusted strings as {"__ansible_unsafe": "..."}: unwrap."""
+    if isinstance(value, dict):
+        if len(value) == 1 and "__ansible_unsafe" in value:
+            return value["__ansible_unsafe"]
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class InventoryHost:
     name: str
@@ -68,7 +79,7 @@ def load_inventory(
         data = json.loads(proc.stdout)
     except json.JSONDecodeError as exc:
         raise ExternalCommandError(f"ansible-inventory: not JSON: {proc.stdout[:200]}") from exc
-    hostvars: dict[str, Any] = data.get("_meta", {}).get("hostvars", {})
+    hostvars: dict[str, Any] = _plain(data.get("_meta", {}).get("hostvars", {}))
 
     def members(group: str, seen: frozenset[str] = frozenset()) -> set[str]:
         entry = data.get(group, {})

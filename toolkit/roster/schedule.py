@@ -23,6 +23,7 @@ from datetime import date
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_INDEX = {d: i for i, d in enumerate(DAYS)}
 _DATES = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*\.\.\s*(\d{4}-\d{2}-\d{2})\s*:\s*(.*)$")
+_PUNCT_SPACES = re.compile(r"\s*([,-])\s*")
 _SPAN = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 
 
@@ -172,6 +173,7 @@ def parse_schedule(text: str) -> Schedule:
                 raise ScheduleError(f"no days after the date range {dated[1]}..{dated[2]}")
         elif ".." in chunk:
             raise ScheduleError(f"{chunk!r}: a date range is written YYYY-MM-DD..YYYY-MM-DD: days")
+        chunk = _PUNCT_SPACES.sub(r"\1", chunk)  # "mon, thu" and "08:00 - 12:00" too
         days_text, _, hours_text = chunk.partition(" ")
         days = _parse_days(days_text)
         spans = _parse_spans(hours_text) if hours_text.strip() else WHOLE_DAY

@@ -1,0 +1,63 @@
+"""The roster reaches Ansible through the telework_roster vars plugin, and the
+toolkit_events callback reports a playbook run (real ansible commands, local connection)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import HEADER
+from toolkit.adapters.ansible import ansible_env, load_inventory, tool
+from toolkit.adapters.process import run
+from toolkit.errors import InvalidInputError
+from toolkit.provision import run_playbook
+
+
+def test_ansible_sees_the_validated_roster_as_telework_roster(env_dir: Path) -> None:
+    proc = run([tool("ansible"), "localhost", "-i", str(env_dir), "-m", "ansible.builtin.debug",
+                "-a", "msg={{ telework_roster | selectattr('status', 'eq', 'active') | "
+                "map(attribute='name_arabic') | list | to_json }}"],
+               env=ansible_env({"ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_CALLBACKS_ENABLED": "toolkit_events",
+                                "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"}))
+    result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]["msg"]
+    assert json.loads(result) == ["أمينة بنعلي", "يوسف الإدريسي", "خديجة الوزاني"]
+
+
+def test_ansible_gets_devices_and_groups_as_lists(env_dir: Path) -> None:
+    hosts = load_inventory(env_dir)
+    youssef = next(t for t in hosts["localhost"].vars["telework_roster"] if t["id"] == "a2")
+    assert youssef["equipment"] == [{"kind": "laptop", "name": "lt-2"},
+                                    {"kind": "phone", "name": "ph-2"}]
+    assert youssef["vpn_groups"] == ["staff", "finance"]
+    assert youssef["approved_on"] == "2026-09-01"
+
+
+def test_e1_an_invalid_roster_stops_ansible_before_anything_runs(env_dir: Path) -> None:
+    roster = env_dir / "roster.csv"
+    roster.write_text(f"{HEADER}\n"
+                      "n1,N,ن,n1@example.gov.ma,dsi,partial,mon,,,laptop:n1,staff,active\n")
+    with pytest.raises(InvalidInputError) as caught:
+        load_inventory(env_dir)
+    message = str(caught.value)
+    assert "invalid roster, nothing applied" in message
+    assert f"{roster}:2: approved_on: missing approval date" in message
+
+
+def test_the_event_callback_reports_results_and_failures(env_dir: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(
+        "- name: Events\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - name: Succeed\n      ansible.builtin.command: 'true'\n      changed_when: true\n"
+        "    - name: Fail on purpose\n      ansible.builtin.fail:\n        msg: broken here\n")
+    monkeypatch.chdir(tmp_path)
+    events: list[dict[str, object]] = []
+    result = run_playbook(env_dir, str(playbook), on_event=events.append, timeout=120)
+    assert result.returncode == 2
+    summary = result.hosts["localhost"]
+    assert (summary.ok, summary.changed, summary.failed) == (1, 1, 1)
+    assert summary.last_error == "Fail on purpose: broken here"
+    assert [e["event"] for e in events][:2] == ["play", "task"]
+    assert result.log_file is not None and "broken here" in result.log_file.read_text()
