@@ -34,8 +34,14 @@ def good_roster_text() -> str:
 def write_file(tmp_path: Path) -> Callable[..., Path]:
     """Write text to a file in tmp_path with a given encoding, BOM and line ends."""
 
-    def write(text: str, name: str = "roster.csv", *, bom: bool = False, crlf: bool = False,
-              encoding: str = "utf-8") -> Path:
+    def write(
+        text: str,
+        name: str = "roster.csv",
+        *,
+        bom: bool = False,
+        crlf: bool = False,
+        encoding: str = "utf-8",
+    ) -> Path:
         if crlf:
             text = text.replace("\n", "\r\n")
         data = text.encode(encoding)
@@ -54,9 +60,11 @@ def env_dir(tmp_path: Path, good_roster_text: str) -> Path:
     inv = tmp_path / "inventory"
     (inv / "group_vars" / "all").mkdir(parents=True)
     (inv / "group_vars" / "all" / "telework.yml").write_text(
-        (FIXTURES / "telework.yml").read_text(encoding="utf-8"), encoding="utf-8")
+        (FIXTURES / "telework.yml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     (inv / "hosts.yml").write_text(
         "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
-        "      ansible_python_interpreter: '{{ ansible_playbook_python }}'\n")
+        "      ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
+    )
     (inv / "roster.csv").write_text(good_roster_text, encoding="utf-8")
     return inv

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from toolkit.errors import ToolkitError
+from toolkit.exitcodes import ExitCode
 
 _MARKERS = ("ansible.cfg", "playbooks", "inventories")
 
@@ -33,7 +34,10 @@ def inventory_dir(env: str) -> Path:
     path = base / env
     if not path.is_dir():
         known = sorted(p.name for p in base.iterdir() if p.is_dir())
-        raise ToolkitError(f"{path}: no such environment (known: {', '.join(known)})")
+        raise ToolkitError(
+            f"--env {env}: no such environment {path} (known: {', '.join(known)})",
+            exit_code=ExitCode.USAGE,
+        )
     return path
 
 

@@ -16,11 +16,26 @@ from toolkit.provision import run_playbook
 
 
 def test_ansible_sees_the_validated_roster_as_telework_roster(env_dir: Path) -> None:
-    proc = run([tool("ansible"), "localhost", "-i", str(env_dir), "-m", "ansible.builtin.debug",
-                "-a", "msg={{ telework_roster | selectattr('status', 'eq', 'active') | "
-                "map(attribute='name_arabic') | list | to_json }}"],
-               env=ansible_env({"ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_CALLBACKS_ENABLED": "toolkit_events",
-                                "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"}))
+    proc = run(
+        [
+            tool("ansible"),
+            "localhost",
+            "-i",
+            str(env_dir),
+            "-m",
+            "ansible.builtin.debug",
+            "-a",
+            "msg={{ telework_roster | selectattr('status', 'eq', 'active') | "
+            "map(attribute='name_arabic') | list | to_json }}",
+        ],
+        env=ansible_env(
+            {
+                "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+                "ANSIBLE_CALLBACKS_ENABLED": "toolkit_events",
+                "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
+            }
+        ),
+    )
     result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]["msg"]
     assert json.loads(result) == ["أمينة بنعلي", "يوسف الإدريسي", "خديجة الوزاني"]
 
@@ -28,16 +43,19 @@ def test_ansible_sees_the_validated_roster_as_telework_roster(env_dir: Path) -> 
 def test_ansible_gets_devices_and_groups_as_lists(env_dir: Path) -> None:
     hosts = load_inventory(env_dir)
     youssef = next(t for t in hosts["localhost"].vars["telework_roster"] if t["id"] == "a2")
-    assert youssef["equipment"] == [{"kind": "laptop", "name": "lt-2"},
-                                    {"kind": "phone", "name": "ph-2"}]
+    assert youssef["equipment"] == [
+        {"kind": "laptop", "name": "lt-2"},
+        {"kind": "phone", "name": "ph-2"},
+    ]
     assert youssef["vpn_groups"] == ["staff", "finance"]
     assert youssef["approved_on"] == "2026-09-01"
 
 
 def test_e1_an_invalid_roster_stops_ansible_before_anything_runs(env_dir: Path) -> None:
     roster = env_dir / "roster.csv"
-    roster.write_text(f"{HEADER}\n"
-                      "n1,N,ن,n1@example.gov.ma,dsi,partial,mon,,,laptop:n1,staff,active\n")
+    roster.write_text(
+        f"{HEADER}\nn1,N,ن,n1@example.gov.ma,dsi,partial,mon,,,laptop:n1,staff,active\n"
+    )
     with pytest.raises(InvalidInputError) as caught:
         load_inventory(env_dir)
     message = str(caught.value)
@@ -45,13 +63,15 @@ def test_e1_an_invalid_roster_stops_ansible_before_anything_runs(env_dir: Path) 
     assert f"{roster}:2: approved_on: missing approval date" in message
 
 
-def test_the_event_callback_reports_results_and_failures(env_dir: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_event_callback_reports_results_and_failures(
+    env_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     playbook = tmp_path / "play.yml"
     playbook.write_text(
         "- name: Events\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
         "    - name: Succeed\n      ansible.builtin.command: 'true'\n      changed_when: true\n"
-        "    - name: Fail on purpose\n      ansible.builtin.fail:\n        msg: broken here\n")
+        "    - name: Fail on purpose\n      ansible.builtin.fail:\n        msg: broken here\n"
+    )
     monkeypatch.chdir(tmp_path)
     events: list[dict[str, object]] = []
     result = run_playbook(env_dir, str(playbook), on_event=events.append, timeout=120)

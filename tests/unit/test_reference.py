@@ -31,9 +31,10 @@ def test_c3_a_minimum_above_the_staff_is_reported_on_its_line(
 ) -> None:
     path = write_file(
         "---\ntelework_units:\n  dsi:\n    name: DSI\n    staff: 3\n    min_onsite: 1\n"
-        "  rh:\n    name: RH\n    staff: 2\n    min_onsite: 5\n", "t.yml")
-    assert _problems(path) == [
-        f"{path}:7: telework_units.rh: min_onsite (5) exceeds staff (2)"]
+        "  rh:\n    name: RH\n    staff: 2\n    min_onsite: 5\n",
+        "t.yml",
+    )
+    assert _problems(path) == [f"{path}:7: telework_units.rh: min_onsite (5) exceeds staff (2)"]
 
 
 def test_a_wrong_value_and_an_unknown_key_name_their_lines(
@@ -42,7 +43,9 @@ def test_a_wrong_value_and_an_unknown_key_name_their_lines(
     path = write_file(
         "telework_workdays: [mon, lundi]\n"
         "telework_units:\n  dsi: {name: DSI, staff: zero, min_onsite: 1}\n"
-        "telework_vpn_group: {}\n", "t.yml")
+        "telework_vpn_group: {}\n",
+        "t.yml",
+    )
     assert _problems(path) == [
         f"{path}:1: telework_workdays: unknown day(s) lundi; use mon, tue, wed, thu, fri, sat, sun",
         f"{path}:3: telework_units.dsi.staff: Input should be a valid integer, unable to parse "

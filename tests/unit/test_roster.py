@@ -39,7 +39,9 @@ def test_a_good_roster_loads_every_column(
     assert youssef.name_arabic == "يوسف الإدريسي"
     assert youssef.approved_on is not None and youssef.approved_on.isoformat() == "2026-09-01"
     assert [(d.kind, d.name) for d in youssef.equipment] == [
-        (DeviceKind.LAPTOP, "lt-2"), (DeviceKind.PHONE, "ph-2")]
+        (DeviceKind.LAPTOP, "lt-2"),
+        (DeviceKind.PHONE, "ph-2"),
+    ]
     assert youssef.vpn_groups == ("staff", "finance")
     assert roster.by_id("a3").mode is Mode.FULL
     assert roster.by_id("a4").status is Status.REVOKED
@@ -50,8 +52,12 @@ def test_a_good_roster_loads_every_column(
 @pytest.mark.parametrize("crlf", [False, True], ids=["lf", "crlf"])
 @pytest.mark.parametrize("separator", [",", ";", "\t"], ids=["comma", "semicolon", "tab"])
 def test_hr_exports_with_bom_semicolons_crlf_and_spaces_are_accepted(
-    write_file: Callable[..., Path], reference: Reference, good_roster_text: str,
-    bom: bool, crlf: bool, separator: str,
+    write_file: Callable[..., Path],
+    reference: Reference,
+    good_roster_text: str,
+    bom: bool,
+    crlf: bool,
+    separator: str,
 ) -> None:
     import csv
     import io
@@ -80,70 +86,127 @@ def test_column_names_are_matched_whatever_their_case_and_spacing(
 def test_a_quoted_value_spanning_two_lines_keeps_the_line_of_its_row_start(
     write_file: Callable[..., Path], reference: Reference
 ) -> None:
-    text = (f'{HEADER},eligible_tasks\n{GOOD_ROW},"Saisie\net contrôle"\n'
-            "b2,B,ب,b2@example.gov.ma,nowhere,partial,mon,2026-09-01,DSI,laptop:b2,staff,active,x\n")
+    text = (
+        f'{HEADER},eligible_tasks\n{GOOD_ROW},"Saisie\net contrôle"\n'
+        "b2,B,ب,b2@example.gov.ma,nowhere,partial,mon,2026-09-01,DSI,laptop:b2,staff,active,x\n"
+    )
     path = write_file(text)
     assert _errors(path, reference) == [
-        f"{path}:4: unit: unknown unit 'nowhere' (declared: dsi, finance)"]
+        f"{path}:4: unit: unknown unit 'nowhere' (declared: dsi, finance)"
+    ]
 
 
 @pytest.mark.parametrize(
     ("row", "expected"),
     [
-        ("a!,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
-         "id: 'a!' is not an id"),
-        (",X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
-         "id: missing value"),
-        ("x1,,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
-         "name_latin: missing value"),
-        ("x1,X,Xavier,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
-         "name_arabic: 'Xavier' is not written in Arabic script"),
-        ("x1,X,س,x@@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
-         "email: 'x@@example.gov.ma' is not an e-mail address"),
-        ("x1,X,س,x@gmail.com,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
-         "email: x@gmail.com is not in the administration's mail domains (example.gov.ma) (M2)"),
-        ("x1,X,س,x@example.gov.ma,legal,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
-         "unit: unknown unit 'legal' (declared: dsi, finance)"),
-        ("x1,X,س,x@example.gov.ma,dsi,sometimes,mon,2026-09-01,DSI,laptop:x1,staff,active",
-         "mode: 'sometimes' is not one of partial, full"),
-        ("x1,X,س,x@example.gov.ma,dsi,partial,lundi,2026-09-01,DSI,laptop:x1,staff,active",
-         "schedule: 'lundi' is not a day"),
-        ("x1,X,س,x@example.gov.ma,dsi,partial,,2026-09-01,DSI,laptop:x1,staff,active",
-         "schedule: partial telework needs a schedule of days or hours (C2)"),
-        ("x1,X,س,x@example.gov.ma,dsi,partial,mon-fri,2026-09-01,DSI,laptop:x1,staff,active",
-         "schedule: covers every working day in full: that is mode full (C1)"),
-        ("x1,X,س,x@example.gov.ma,dsi,full,mon,2026-09-01,DSI,laptop:x1,staff,active",
-         "schedule: mode is full but the schedule does not cover every working day (C1)"),
-        ("x1,X,س,x@example.gov.ma,dsi,partial,sat,2026-09-01,DSI,laptop:x1,staff,active",
-         "schedule: sat not a working day"),
-        ("x1,X,س,x@example.gov.ma,dsi,partial,mon,,DSI,laptop:x1,staff,active",
-         "approved_on: missing approval date: telework needs prior approval (E1)"),
-        ("x1,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,,laptop:x1,staff,active",
-         "approved_by: missing approver: telework needs prior approval (E1)"),
-        ("x1,X,س,x@example.gov.ma,dsi,partial,mon,2026-31-12,DSI,laptop:x1,staff,active",
-         "approved_on: '2026-31-12' is not a date"),
-        ("x1,X,س,x@example.gov.ma,dsi,partial,mon,2027-01-05,DSI,laptop:x1,staff,active",
-         "approved_on: 2027-01-05 is in the future"),
-        ("x1,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,tablet:x1,staff,active",
-         "equipment: 'tablet' is not a device kind"),
-        ("x1,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,lt-x1,staff,active",
-         "equipment: 'lt-x1' is not KIND:NAME"),
-        ("x1,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:a_b,staff,active",
-         "equipment: 'a_b' is not a device name"),
-        ("x1,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff hr,active",
-         "vpn_groups: unknown group(s) hr (declared: finance, staff)"),
-        ("x1,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,on",
-         "status: 'on' is not one of active, revoked"),
-        ("Z9,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
-         "id: z9 already used on line 2"),
-        ("x1,X,س,ZINEB@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
-         "email: zineb@example.gov.ma already used on line 2"),
-        ("x1,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:LT-9,staff,active",
-         "equipment: lt-9 already used on line 2"),
-        ("x1,X\x07,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
-         "name_latin: contains control characters"),
-        ("x1,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active,extra",
-         "-: 13 values for 12 columns"),
+        (
+            "a!,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
+            "id: 'a!' is not an id",
+        ),
+        (
+            ",X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
+            "id: missing value",
+        ),
+        (
+            "x1,,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
+            "name_latin: missing value",
+        ),
+        (
+            "x1,X,Xavier,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
+            "name_arabic: 'Xavier' is not written in Arabic script",
+        ),
+        (
+            "x1,X,س,x@@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
+            "email: 'x@@example.gov.ma' is not an e-mail address",
+        ),
+        (
+            "x1,X,س,x@gmail.com,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
+            "email: x@gmail.com is not in the administration's mail domains (example.gov.ma) (M2)",
+        ),
+        (
+            "x1,X,س,x@example.gov.ma,legal,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
+            "unit: unknown unit 'legal' (declared: dsi, finance)",
+        ),
+        (
+            "x1,X,س,x@example.gov.ma,dsi,sometimes,mon,2026-09-01,DSI,laptop:x1,staff,active",
+            "mode: 'sometimes' is not one of partial, full",
+        ),
+        (
+            "x1,X,س,x@example.gov.ma,dsi,partial,lundi,2026-09-01,DSI,laptop:x1,staff,active",
+            "schedule: 'lundi' is not a day",
+        ),
+        (
+            "x1,X,س,x@example.gov.ma,dsi,partial,,2026-09-01,DSI,laptop:x1,staff,active",
+            "schedule: partial telework needs a schedule of days or hours (C2)",
+        ),
+        (
+            "x1,X,س,x@example.gov.ma,dsi,partial,mon-fri,2026-09-01,DSI,laptop:x1,staff,active",
+            "schedule: covers every working day in full: that is mode full (C1)",
+        ),
+        (
+            "x1,X,س,x@example.gov.ma,dsi,full,mon,2026-09-01,DSI,laptop:x1,staff,active",
+            "schedule: mode is full but the schedule does not cover every working day (C1)",
+        ),
+        (
+            "x1,X,س,x@example.gov.ma,dsi,partial,sat,2026-09-01,DSI,laptop:x1,staff,active",
+            "schedule: sat not a working day",
+        ),
+        (
+            "x1,X,س,x@example.gov.ma,dsi,partial,mon,,DSI,laptop:x1,staff,active",
+            "approved_on: missing approval date: telework needs prior approval (E1)",
+        ),
+        (
+            "x1,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,,laptop:x1,staff,active",
+            "approved_by: missing approver: telework needs prior approval (E1)",
+        ),
+        (
+            "x1,X,س,x@example.gov.ma,dsi,partial,mon,2026-31-12,DSI,laptop:x1,staff,active",
+            "approved_on: '2026-31-12' is not a date",
+        ),
+        (
+            "x1,X,س,x@example.gov.ma,dsi,partial,mon,2027-01-05,DSI,laptop:x1,staff,active",
+            "approved_on: 2027-01-05 is in the future",
+        ),
+        (
+            "x1,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,tablet:x1,staff,active",
+            "equipment: 'tablet' is not a device kind",
+        ),
+        (
+            "x1,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,lt-x1,staff,active",
+            "equipment: 'lt-x1' is not KIND:NAME",
+        ),
+        (
+            "x1,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:a_b,staff,active",
+            "equipment: 'a_b' is not a device name",
+        ),
+        (
+            "x1,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff hr,active",
+            "vpn_groups: unknown group(s) hr (declared: finance, staff)",
+        ),
+        (
+            "x1,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,on",
+            "status: 'on' is not one of active, revoked",
+        ),
+        (
+            "Z9,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
+            "id: z9 already used on line 2",
+        ),
+        (
+            "x1,X,س,ZINEB@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
+            "email: zineb@example.gov.ma already used on line 2",
+        ),
+        (
+            "x1,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:LT-9,staff,active",
+            "equipment: lt-9 already used on line 2",
+        ),
+        (
+            "x1,X\x07,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
+            "name_latin: contains control characters",
+        ),
+        (
+            "x1,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active,extra",
+            "-: 13 values for 12 columns",
+        ),
     ],
 )
 def test_each_kind_of_error_names_the_file_line_and_field(
@@ -155,9 +218,11 @@ def test_each_kind_of_error_names_the_file_line_and_field(
 def test_every_error_of_a_file_is_reported_at_once(
     write_file: Callable[..., Path], reference: Reference
 ) -> None:
-    text = (f"{HEADER}\n"
-            "x1,X,س,bad,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active\n"
-            "x2,X,س,x2@example.gov.ma,nope,partial,mon,2026-09-01,DSI,laptop:x2,staff,active\n")
+    text = (
+        f"{HEADER}\n"
+        "x1,X,س,bad,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active\n"
+        "x2,X,س,x2@example.gov.ma,nope,partial,mon,2026-09-01,DSI,laptop:x2,staff,active\n"
+    )
     path = write_file(text)
     assert _errors(path, reference) == [
         f"{path}:2: email: 'bad' is not an e-mail address",
@@ -181,7 +246,8 @@ def test_m7_an_active_teleworker_without_device_is_a_warning_not_an_error(
     path = write_file(f"{HEADER}\n{row}\n")
     roster = load_roster(path, reference, today=TODAY)
     assert [str(w) for w in roster.warnings] == [
-        f"{path}:2: equipment: warning: no device: this teleworker cannot connect to the VPN (M7)"]
+        f"{path}:2: equipment: warning: no device: this teleworker cannot connect to the VPN (M7)"
+    ]
 
 
 def test_c7_an_empty_eligible_tasks_column_is_a_warning(
@@ -195,11 +261,14 @@ def test_c7_an_empty_eligible_tasks_column_is_a_warning(
 def test_more_active_teleworkers_than_a_units_staff_is_an_error(
     write_file: Callable[..., Path], reference: Reference
 ) -> None:
-    rows = [f"f{i},F,ف,f{i}@example.gov.ma,finance,partial,mon,2026-09-01,C,,staff,active"
-            for i in range(5)]
+    rows = [
+        f"f{i},F,ف,f{i}@example.gov.ma,finance,partial,mon,2026-09-01,C,,staff,active"
+        for i in range(5)
+    ]
     path = write_file("\n".join([HEADER, *rows]) + "\n")
     assert _errors(path, reference) == [
-        f"{path}:6: unit: more active teleworkers in finance than its staff (4)"]
+        f"{path}:6: unit: more active teleworkers in finance than its staff (4)"
+    ]
 
 
 def test_a_missing_column_is_reported_on_the_header_line(
@@ -227,7 +296,8 @@ def test_a_file_not_in_utf8_names_the_line_and_the_fix(
     text = f"{HEADER}\n{GOOD_ROW}\n" + GOOD_ROW.replace("Zineb", "Zinéb").replace("z9", "z8")
     path = write_file(text.replace("زينب الفاسي", "x"), encoding="latin-1")
     assert _errors(path, reference) == [
-        f"{path}:3: -: not UTF-8 (byte 0xe9); export the sheet as 'CSV UTF-8'"]
+        f"{path}:3: -: not UTF-8 (byte 0xe9); export the sheet as 'CSV UTF-8'"
+    ]
 
 
 def test_a_missing_file_is_an_input_error(tmp_path: Path, reference: Reference) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from toolkit.cli.common import inventory_options, out, print_problems
+from toolkit.cli.common import err, inventory_options, out, print_problems
 from toolkit.exitcodes import ExitCode
 from toolkit.roster import load_environment_roster, load_reference, load_roster
 from toolkit.roster.onsite import week_counts
@@ -99,7 +99,7 @@ def check(inventory: Path, week_of: datetime | None, as_json: bool) -> None:
         out.print(table)
     short = [c for c in counts if not c.ok]
     for c in short:
-        out.print(
+        (err if as_json else out).print(
             f"C3: {c.unit} on {c.weekday} {c.day}: {c.onsite} on site at {c.lowest_at}, "
             f"minimum {c.min_onsite}",
             style="red",

@@ -87,64 +87,50 @@ class HostStatus:
         return self.state == "running" and self.ssh == "ok"
 
 
+def _line_of_host(source: Path, name: str) -> int:
+    """Line where ``name:`` is declared in the hosts file (1 when not found)."""
+    pattern = re.compile(rf"^\s*{re.escape(name)}\s*:")
+    try:
+        lines = source.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return 1
+    return next((n for n, line in enumerate(lines, 1) if pattern.match(line)), 1)
+
+
 def load_lab(inventory: Path) -> Lab:
     """Read the lab's hosts from its inventory; every problem names the inventory field."""
     hosts = load_inventory(inventory, with_roster=False)
-    source = str(inventory / "hosts.yml")
+    hosts_file = inventory / "hosts.yml"
     problems: list[Problem] = []
+
+    def bad(host: str, field: str, message: str) -> None:
+        line = _line_of_host(hosts_file, host) if host else 1
+        problems.append(Problem(str(hosts_file), line, field, message))
+
     names = {str(h.vars.get("lab_name", "")) for h in hosts.values()}
     if len(names) != 1 or not _NAME.match(next(iter(names))):
-        problems.append(
-            Problem(
-                source,
-                1,
-                "lab_name",
-                f"one name like 'telework-lab' for every "
-                f"host is needed (found: {', '.join(sorted(names)) or 'none'})",
-            )
-        )
+        found = ", ".join(sorted(names)) or "none"
+        bad("", "lab_name", f"one name like 'telework-lab' for every host is needed ({found})")
     lab_name = sorted(names)[0] if names else ""
     result: list[LabHost] = []
     ports: dict[int, str] = {}
     for name, host in hosts.items():
         port, release = host.vars.get("ansible_port"), host.vars.get("lab_release", "bookworm")
+        if not _NAME.match(name):
+            bad(name, name, "host names are lowercase letters, digits and '-'")
         if host.vars.get("ansible_host") not in ("127.0.0.1", "localhost"):
-            problems.append(
-                Problem(
-                    source, 1, f"{name}.ansible_host", "lab hosts are reached on 127.0.0.1 only"
-                )
-            )
+            bad(name, f"{name}.ansible_host", "lab hosts are reached on 127.0.0.1 only")
+        if release not in RELEASES:
+            bad(name, f"{name}.lab_release", f"{release!r} is not one of {', '.join(RELEASES)}")
         if not isinstance(port, int) or not 1024 <= port <= 65535:
-            problems.append(
-                Problem(
-                    source,
-                    1,
-                    f"{name}.ansible_port",
-                    f"{port!r} is not a port between 1024 and 65535",
-                )
-            )
+            bad(name, f"{name}.ansible_port", f"{port!r} is not a port between 1024 and 65535")
             continue
         if port in ports:
-            problems.append(
-                Problem(source, 1, f"{name}.ansible_port", f"{port} already used by {ports[port]}")
-            )
+            bad(name, f"{name}.ansible_port", f"{port} already used by {ports[port]}")
         ports[port] = name
-        if release not in RELEASES:
-            problems.append(
-                Problem(
-                    source,
-                    1,
-                    f"{name}.lab_release",
-                    f"{release!r} is not one of {', '.join(RELEASES)}",
-                )
-            )
-        if not _NAME.match(name):
-            problems.append(
-                Problem(source, 1, name, "host names are lowercase letters, digits and '-'")
-            )
         result.append(LabHost(name, port, host.groups, str(release), lab_name))
     if not hosts:
-        problems.append(Problem(source, 1, "hosts", "the inventory has no hosts"))
+        bad("", "hosts", "the inventory has no hosts")
     if problems:
         raise InvalidInputError(problems)
     return Lab(lab_name, inventory.resolve(), tuple(result))
