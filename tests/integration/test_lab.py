@@ -125,6 +125,18 @@ def test_a_second_lab_up_changes_nothing(lab_inventory: Path) -> None:
     assert {c["Id"] for c in _containers()} == before
 
 
+def test_the_same_lab_from_another_checkout_is_refused_not_taken_over(
+    lab_inventory: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other-checkout"
+    shutil.copytree(lab_inventory, other, ignore=shutil.ignore_patterns(".lab"))
+    before = {c["Id"] for c in _containers()}
+    result = CliRunner().invoke(cli, ["lab", "up", "-i", str(other)])
+    assert result.exit_code == 1
+    assert "was started from another inventory" in result.stderr
+    assert {c["Id"] for c in _containers()} == before
+
+
 def test_ssh_refuses_a_host_key_other_than_the_pinned_one(lab_inventory: Path) -> None:
     known = lab_inventory / ".lab" / "ssh" / "known_hosts"
     original = known.read_text()

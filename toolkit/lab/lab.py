@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 LAB_LABEL = "io.telework.lab"
 HOST_LABEL = "io.telework.host"
+STATE_LABEL = "io.telework.state"
 #: Groups whose hosts run WireGuard and need the TUN device (wireguard-go, LAB.md).
 TUN_GROUPS = frozenset({"vpn_gateways", "laptops"})
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -159,6 +160,8 @@ def _create(podman: Podman, lab: Lab, host: LabHost) -> None:
         f"{LAB_LABEL}={lab.name}",
         "--label",
         f"{HOST_LABEL}={host.name}",
+        "--label",
+        f"{STATE_LABEL}={lab.state}",
         "--volume",
         f"{apt_cache(host.release)}:/var/cache/apt/archives",
     ]
@@ -247,6 +250,13 @@ def up(lab: Lab, step: Callable[[str], None] = lambda _msg: None) -> list[HostSt
     existing = {
         c["Labels"].get(HOST_LABEL): c for c in podman.containers(f"{LAB_LABEL}={lab.name}")
     }
+    foreign = {str(c["Labels"].get(STATE_LABEL)) for c in existing.values()} - {str(lab.state)}
+    if foreign:
+        raise ToolkitError(
+            f"lab {lab.name} was started from another inventory ({', '.join(sorted(foreign))}) "
+            "with other SSH keys: run `toolkit lab down` there, or give this lab another "
+            "lab_name and other ports"
+        )
     wanted = {h.name for h in lab.hosts}
     for name, stale in existing.items():
         if name not in wanted:
