@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import click
+from rich.status import Status
 from rich.table import Table
 
 from toolkit.cli.common import err, inventory_options, out
@@ -19,20 +21,31 @@ from toolkit.lab.image import ADMIN_USER, RELEASES, build_image
 
 def _table(lab: lab_ops.Lab, rows: list[lab_ops.HostStatus]) -> Table:
     table = Table(title=f"lab {lab.name}")
-    for column in ("host", "groups", "container", "state", "ssh", "release"):
+    for column in ("host", "platform", "state", "ssh login", "ssh endpoint", "release"):
         table.add_column(column)
     for row in rows:
         ssh = "[green]ok[/]" if row.ssh == "ok" else f"[red]{row.ssh or '-'}[/]"
         state = f"[green]{row.state}[/]" if row.state == "running" else f"[red]{row.state}[/]"
+        platform = ", ".join(sorted(row.host.groups - {"servers"}))
         table.add_row(
             row.host.name,
-            ", ".join(sorted(row.host.groups)),
-            row.host.container,
+            platform,
             state,
             ssh if row.state == "running" else "-",
-            f"{row.host.release} 127.0.0.1:{row.host.port}",
+            f"127.0.0.1:{row.host.port}",
+            row.host.release,
         )
     return table
+
+
+def _stepper(status: Status) -> Callable[[str], None]:
+    """Show a step on the spinner and keep a line of it in the output."""
+
+    def step(message: str) -> None:
+        status.update(message)
+        err.print(f"  {message}", markup=False)
+
+    return step
 
 
 @click.group()
