@@ -9,6 +9,7 @@ import click
 from rich.logging import RichHandler
 
 from toolkit import __version__
+from toolkit.cli.audit import audit
 from toolkit.cli.common import err, print_problems
 from toolkit.cli.lab import lab
 from toolkit.cli.provision import provision
@@ -35,7 +36,8 @@ class ToolkitGroup(click.Group):
 @click.version_option(__version__, prog_name="toolkit")
 @click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for debug).")
 def cli(verbose: int) -> None:
-    """Open telework safely: the local lab, the teleworker roster, provisioning.
+    """Open telework safely: the local lab, the teleworker roster, provisioning, the
+    pre-opening audit.
 
     Exit codes: 0 ok, 1 error, 2 usage, 3 a check failed, 4 invalid input (nothing
     applied), 5 a host could not be reached.
@@ -53,6 +55,7 @@ def cli(verbose: int) -> None:
 cli.add_command(lab)
 cli.add_command(roster)
 cli.add_command(provision)
+cli.add_command(audit)
 
 
 def main() -> None:

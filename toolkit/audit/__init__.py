@@ -1,0 +1,1 @@
+"""The pre-opening audit (M8): catalogue, targets, runner, results, waivers, baseline."""

@@ -1,0 +1,119 @@
+"""What a control works with on one host: commands over SSH, probes, evidence."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import paramiko
+from testinfra.host import Host
+
+from toolkit.audit.registry import ControlError, Evidence
+
+T = TypeVar("T")
+
+EXCERPT_LINES = 20
+EXCERPT_CHARS = 2000
+_SUDO_REFUSED = re.compile(r"sudo: (a password is required|.*not allowed|.*may not run)")
+
+
+def excerpt(text: str, grep: str | None = None) -> str:
+    """At most EXCERPT_LINES lines (those matching ``grep`` when given)."""
+    lines = text.splitlines()
+    if grep is not None:
+        pattern = re.compile(grep)
+        lines = [ln for ln in lines if pattern.search(ln)]
+    more = len(lines) - EXCERPT_LINES
+    kept = "\n".join(lines[:EXCERPT_LINES])[:EXCERPT_CHARS]
+    return kept + (f"\n... ({more} more lines)" if more > 0 else "")
+
+
+@dataclass(frozen=True)
+class Result:
+    command: str
+    rc: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Context:
+    """One host as the controls see it. ``host`` is testinfra's API over SSH (None when
+    the host could not be reached, ``ssh_error`` says why); ``address`` is where its
+    services are probed; ``tls_ports``/``http_ports`` come from its profiles."""
+
+    name: str
+    address: str
+    ssh_address: str
+    ssh_port: int
+    tls_ports: tuple[int, ...]
+    http_ports: tuple[int, ...]
+    probe_timeout: float
+    #: Name services must present (SNI, certificate, Host header); CA file trusted for it.
+    server_name: str = ""
+    ca_file: str = ""
+    host: Host | None = None
+    ssh_error: str | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    _commands: dict[str, Result] = field(default_factory=dict)
+    _memo: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def note(self, probe: str, seen: str) -> None:
+        """Add evidence: a probe and what it saw."""
+        self.evidence.append(Evidence(probe, excerpt(seen)))
+
+    def run(
+        self, command: str, *, sudo: bool = False, grep: str | None = None, record: bool = True
+    ) -> Result:
+        """Run a shell command on the host (as root with ``sudo -n`` when ``sudo``); the
+        same command runs once per host. Its output goes into the evidence (only the lines
+        matching ``grep`` when given). Raises ControlError when there is no SSH session,
+        no answer in time, or sudo is refused."""
+        if self.host is None:
+            raise ControlError(f"not reachable over SSH: {self.ssh_error}")
+        full = f"sudo -n /bin/sh -c {shlex.quote(command)}" if sudo else command
+        with self._lock:
+            cached = self._commands.get(full)
+        if cached is None:
+            try:
+                out = self.host.run(full)
+            except TimeoutError as exc:
+                raise ControlError(f"`{full}`: no answer in time") from exc
+            except (paramiko.SSHException, OSError, EOFError) as exc:
+                raise ControlError(f"`{full}`: SSH failed: {exc}") from exc
+            cached = Result(full, out.rc, out.stdout, out.stderr)
+            with self._lock:
+                self._commands[full] = cached
+        if sudo and cached.rc != 0 and _SUDO_REFUSED.search(cached.stderr):
+            raise ControlError(f"needs root and `sudo -n` was refused: {cached.stderr.strip()}")
+        if record:
+            seen = excerpt(cached.stdout, grep) if cached.stdout else ""
+            if cached.rc != 0:
+                seen = f"{seen}\n[exit {cached.rc}] {excerpt(cached.stderr)}".strip()
+            self.evidence.append(Evidence(full, seen or "(no output)"))
+        return cached
+
+    def output(self, command: str, *, sudo: bool = False, grep: str | None = None) -> str:
+        """stdout of a command that must succeed (ControlError otherwise)."""
+        res = self.run(command, sudo=sudo, grep=grep)
+        if res.rc != 0:
+            raise ControlError(
+                f"`{res.command}` exited {res.rc}: {(res.stderr or res.stdout).strip()[:300]}"
+            )
+        return res.stdout
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """A probe shared by several controls of this host, computed once (e.g. one TLS
+        scan for WEB-01..03)."""
+        with self._lock:
+            if key in self._memo:
+                return self._memo[key]  # type: ignore[no-any-return]
+        value = compute()
+        with self._lock:
+            self._memo[key] = value
+        return value

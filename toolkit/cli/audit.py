@@ -1,0 +1,122 @@
+"""``toolkit audit``: the pre-opening audit (M8) of every platform of an inventory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from toolkit.audit import engine
+from toolkit.audit.catalogue import Severity
+from toolkit.audit.runner import Limits
+from toolkit.cli.common import err, inventory_options, out
+from toolkit.errors import ToolkitError
+from toolkit.exitcodes import ExitCode
+from toolkit.report.terminal import LiveProgress, print_report
+
+
+@click.command()
+@inventory_options
+@click.option("--limit", help="Only these hosts or groups (Ansible-style pattern).")
+@click.option("--profile", "profiles", multiple=True, help="Only this profile (repeatable).")
+@click.option("--control", "controls", multiple=True, help="Only this control ID (repeatable).")
+@click.option(
+    "--fail-on",
+    type=click.Choice([s.value for s in Severity]),
+    default=Severity.HIGH.value,
+    show_default=True,
+    help="Lowest severity of an unwaived failure that makes the gate say no-go.",
+)
+@click.option(
+    "--waivers",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Waivers file (default: audits/waivers/<inventory name>.yml if it exists).",
+)
+@click.option(
+    "--baseline",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON report of a previous run: show what got better or worse.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for report.html, report.json and junit.xml "
+    "(default: reports/audit/<inventory>-<time>/).",
+)
+@click.option("--workers", default=16, show_default=True, type=click.IntRange(1, 256))
+@click.option("--connect-timeout", default=10.0, show_default=True, type=click.FloatRange(0.5))
+@click.option("--command-timeout", default=30.0, show_default=True, type=click.FloatRange(1))
+@click.option("--control-timeout", default=90.0, show_default=True, type=click.FloatRange(1))
+@click.option("--host-timeout", default=600.0, show_default=True, type=click.FloatRange(1))
+@click.option(
+    "--accept-new-host-keys",
+    is_flag=True,
+    help="Add unknown SSH host keys to known_hosts (a changed key is always refused).",
+)
+@click.option(
+    "--audits",
+    "audits_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of controls, profiles and requirements (default: the checkout's audits/).",
+)
+@click.option("--no-progress", is_flag=True, help="No live progress display.")
+def audit(  # noqa: PLR0917 (click passes every option)
+    inventory: Path,
+    limit: str | None,
+    profiles: tuple[str, ...],
+    controls: tuple[str, ...],
+    fail_on: str,
+    waivers: Path | None,
+    baseline: Path | None,
+    output: Path | None,
+    workers: int,
+    connect_timeout: float,
+    command_timeout: float,
+    control_timeout: float,
+    host_timeout: float,
+    accept_new_host_keys: bool,
+    audits_dir: Path | None,
+    no_progress: bool,
+) -> None:
+    """Audit every platform before it opens to telework (M8), agentless over SSH and
+    network probes, and write HTML, JSON and JUnit reports.
+
+    Exits 0 when no unwaived failure or error at or above --fail-on, 3 when there is
+    one, 5 when a host could not be reached (the others are still reported), 4 when a
+    controls, profiles, waivers or baseline file is invalid."""
+    options = engine.Options(
+        inventory=inventory,
+        limit=limit,
+        profiles=profiles,
+        controls=tuple(c.upper() for c in controls),
+        fail_on=Severity(fail_on),
+        waivers=waivers,
+        baseline=baseline,
+        limits=Limits(workers, connect_timeout, command_timeout, control_timeout, host_timeout),
+        accept_new_host_keys=accept_new_host_keys,
+        audits=audits_dir,
+    )
+    prepared = engine.prepare(options)
+    if prepared.unprofiled:
+        err.print(
+            f"not audited (no profile for their groups): {', '.join(prepared.unprofiled)}",
+            style="yellow",
+            markup=False,
+        )
+    if not prepared.plans:
+        raise ToolkitError("no host to audit", exit_code=ExitCode.USAGE)
+    total = sum(len(p.controls) for p in prepared.plans)
+    if no_progress:
+        report = engine.execute(prepared)
+    else:
+        with LiveProgress(err, total, len(prepared.plans)) as live:
+            report = engine.execute(prepared, live)
+    files = engine.write_reports(
+        report, output or engine.default_output(inventory, report.started_at)
+    )
+    print_report(report, out)
+    for kind, path in files.items():
+        out.print(f"{kind} report: {path}", markup=False)
+    if report.exit_code:
+        raise click.exceptions.Exit(report.exit_code)

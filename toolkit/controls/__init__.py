@@ -1,0 +1,1 @@
+"""Control implementations, one module per platform family (see toolkit.audit.registry)."""

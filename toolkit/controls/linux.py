@@ -1,0 +1,517 @@
+"""Linux server baseline, LNX-01 to LNX-11 (CONTROLS.md "Linux server baseline").
+
+Host state is read over SSH with testinfra's host API; root-only state through
+``sudo -n`` (never a prompt). Nothing is written on the host. LNX-04 is a wire probe.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import shlex
+from datetime import date
+from typing import Any
+
+import paramiko
+
+from toolkit.adapters.ssh import probe_offer
+from toolkit.audit.context import Context
+from toolkit.audit.registry import ControlError, Outcome, Params, as_list, control
+
+DAY = 86400
+
+
+# --- LNX-01 updates ------------------------------------------------------------------
+
+
+def _pending_security(simulation: str) -> list[str]:
+    """Packages an ``apt-get -s`` run would upgrade from a security suite."""
+    found = []
+    for line in simulation.splitlines():
+        m = re.match(r"^Inst (\S+) (?:\[(\S+)\] )?\((\S+) (.*?) \[", line)
+        if m and "security" in m.group(4).lower():
+            found.append(f"{m.group(1)} {m.group(2) or '-'} -> {m.group(3)}")
+    return found
+
+
+@control("LNX-01")
+def security_updates(ctx: Context, p: Params) -> Outcome:
+    """Security updates applied within N days; unattended-upgrades installed and on."""
+    max_days = int(p["max_pending_days"])
+    problems: list[str] = []
+    warnings: list[str] = []
+    installed = ctx.run("dpkg-query -W -f='${Status}' unattended-upgrades").stdout
+    if "install ok installed" not in installed:
+        problems.append("unattended-upgrades is not installed")
+    periodic = ctx.run(
+        "apt-config shell UPD APT::Periodic::Update-Package-Lists "
+        "UU APT::Periodic::Unattended-Upgrade"
+    ).stdout
+    for var, what in (("UPD", "Update-Package-Lists"), ("UU", "Unattended-Upgrade")):
+        m = re.search(rf"^{var}='?(\w*)'?$", periodic, re.M)
+        if not m or m.group(1) in ("", "0"):
+            problems.append(f"APT::Periodic::{what} is off")
+    timers = ctx.run("systemctl is-enabled apt-daily.timer apt-daily-upgrade.timer").stdout.split()
+    if timers[:2] != ["enabled", "enabled"]:
+        problems.append(f"apt-daily timers not enabled ({' '.join(timers) or 'missing'})")
+    ages = ctx.output(
+        "now=$(date +%s); for f in /var/lib/apt/lists/*Release; do "
+        '[ -e "$f" ] && echo "$(( now - $(stat -c %Y "$f") )) $f"; done; true'
+    ).split("\n")
+    newest = min((int(a.split()[0]) for a in ages if a.strip()), default=None)
+    if newest is None:
+        problems.append("no package lists: pending updates cannot be known")
+    elif newest > max_days * DAY:
+        problems.append(f"package lists not refreshed for {newest // DAY} days (max {max_days})")
+    sim = ctx.run(
+        "LC_ALL=C apt-get -s -o Debug::NoLocking=true dist-upgrade", grep=r"^Inst .*ecurity"
+    )
+    if sim.rc != 0:
+        raise ControlError(f"apt-get -s dist-upgrade exited {sim.rc}: {sim.stderr.strip()[:200]}")
+    pending = _pending_security(sim.stdout)
+    if pending:
+        stamp = ctx.run(
+            "now=$(date +%s); s=/var/lib/apt/periodic/unattended-upgrades-stamp; "
+            '[ -e "$s" ] && echo $(( now - $(stat -c %Y "$s") ))'
+        ).stdout.strip()
+        last_run = int(stamp) // DAY if stamp.isdigit() else None
+        text = f"{len(pending)} security updates pending ({', '.join(pending[:5])})"
+        if last_run is None or last_run > max_days:
+            since = "never" if last_run is None else f"{last_run} days ago"
+            problems.append(f"{text}; unattended-upgrades last ran {since}")
+        else:
+            warnings.append(f"{text}; unattended-upgrades ran {last_run} days ago")
+    return Outcome.of(
+        problems, "no security update pending; unattended-upgrades on", warnings=warnings
+    )
+
+
+# --- LNX-02 release ------------------------------------------------------------------
+
+
+def _os_release(ctx: Context) -> dict[str, str]:
+    text = ctx.output("cat /etc/os-release")
+    values = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            values[key.strip()] = value.strip().strip('"')
+    return values
+
+
+@control("LNX-02")
+def release_supported(ctx: Context, p: Params) -> Outcome:
+    """The OS release is not past its end of life (table in the parameters)."""
+    info = _os_release(ctx)
+    distro, version = info.get("ID", "?"), info.get("VERSION_ID", "?")
+    table: dict[str, Any] = p["end_of_life"]
+    eol_text = table.get(distro, {}).get(version) if isinstance(table.get(distro), dict) else None
+    name = info.get("PRETTY_NAME", f"{distro} {version}")
+    if eol_text is None:
+        raise ControlError(f"{name}: not in the end-of-life table (parameter end_of_life)")
+    eol = date.fromisoformat(str(eol_text))
+    left = (eol - date.today()).days
+    if left < 0:
+        return Outcome.failed(f"{name} reached its end of life on {eol}")
+    if left < int(p["warn_days"]):
+        return Outcome.warned(f"{name} reaches its end of life on {eol} ({left} days)")
+    return Outcome.passed(f"{name} supported until {eol}")
+
+
+# --- LNX-03 sshd settings --------------------------------------------------------------
+
+
+def sshd_effective(ctx: Context) -> dict[str, list[str]]:
+    """``sshd -T``: every effective setting (lowercase key -> values, in order)."""
+    text = ctx.output(
+        "sshd -T",
+        sudo=True,
+        grep=r"^(permitrootlogin|passwordauthentication|kbdinteractiveauthentication|"
+        r"permitemptypasswords|maxauthtries|x11forwarding|allowagentforwarding|"
+        r"allowtcpforwarding|allowusers|allowgroups|usepam) ",
+    )
+    settings: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        key, _, value = line.strip().partition(" ")
+        settings.setdefault(key.lower(), []).append(value)
+    if not settings:
+        raise ControlError("sshd -T printed nothing")
+    return settings
+
+
+def _wire_offer(ctx: Context) -> Any:
+    def probe() -> Any:
+        try:
+            return probe_offer(ctx.ssh_address, ctx.ssh_port, timeout=ctx.probe_timeout)
+        except (OSError, paramiko.SSHException, EOFError) as exc:
+            return exc
+
+    return ctx.memo("ssh-offer", probe)
+
+
+@control("LNX-03")
+def sshd_settings(ctx: Context, p: Params) -> Outcome:
+    """Effective sshd settings: no root or password login, few tries, no forwarding,
+    an AllowUsers/AllowGroups list; the methods offered on the wire agree."""
+    s = sshd_effective(ctx)
+
+    def one(key: str) -> str:
+        return s.get(key, [""])[0].lower()
+
+    problems = []
+    if one("permitrootlogin") not in as_list(p["permit_root_login"]):
+        problems.append(f"PermitRootLogin {one('permitrootlogin')}")
+    if one("passwordauthentication") != "no":
+        problems.append(f"PasswordAuthentication {one('passwordauthentication')}")
+    if one("kbdinteractiveauthentication") != "no" and one("usepam") == "yes":
+        problems.append("KbdInteractiveAuthentication yes with UsePAM (password prompts)")
+    if one("permitemptypasswords") != "no":
+        problems.append("PermitEmptyPasswords yes")
+    tries = one("maxauthtries")
+    if not tries.isdigit() or int(tries) > int(p["max_auth_tries"]):
+        problems.append(f"MaxAuthTries {tries} (max {p['max_auth_tries']})")
+    for key, name in (
+        ("x11forwarding", "X11Forwarding"),
+        ("allowagentforwarding", "AllowAgentForwarding"),
+        ("allowtcpforwarding", "AllowTcpForwarding"),
+    ):
+        if one(key) != "no":
+            problems.append(f"{name} {one(key)}")
+    if p["require_allow_list"] and not (s.get("allowusers") or s.get("allowgroups")):
+        problems.append("neither AllowUsers nor AllowGroups is set")
+    offer = _wire_offer(ctx)
+    if isinstance(offer, Exception):
+        ctx.note(f"SSH handshake with {ctx.ssh_address}:{ctx.ssh_port}", f"failed: {offer}")
+    elif offer.auth_methods is not None:
+        ctx.note(
+            f"SSH 'none' authentication request to {ctx.ssh_address}:{ctx.ssh_port}",
+            "methods offered: " + ", ".join(offer.auth_methods),
+        )
+        weak = sorted({"password", "keyboard-interactive", "none"} & set(offer.auth_methods))
+        if weak:
+            problems.append(f"the server offers {', '.join(weak)} authentication")
+    return Outcome.of(problems, "root and password login off, forwarding off, allow-list set")
+
+
+# --- LNX-04 algorithms on the wire -------------------------------------------------------
+
+_PSEUDO = re.compile(r"^(ext-info-[cs]|kex-strict-[cs]-v00@openssh\.com)$")
+
+
+@control("LNX-04")
+def ssh_algorithms(ctx: Context, p: Params) -> Outcome:
+    """Only strong key exchange, host key, cipher and MAC algorithms are offered."""
+    offer = _wire_offer(ctx)
+    probe = f"SSH KEXINIT from {ctx.ssh_address}:{ctx.ssh_port}"
+    if isinstance(offer, Exception):
+        raise ControlError(f"{probe}: {offer}")
+    lists = {
+        "kex": offer.kex,
+        "host_key": offer.host_key,
+        "ciphers": offer.ciphers,
+        "macs": offer.macs,
+    }
+    ctx.note(probe, "\n".join(f"{k}: {','.join(v)}" for k, v in lists.items()))
+    problems = []
+    for kind, offered in lists.items():
+        allowed = [re.compile(x) for x in as_list(p[f"allowed_{kind}"])]
+        bad = [
+            a for a in offered if not _PSEUDO.match(a) and not any(r.fullmatch(a) for r in allowed)
+        ]
+        if bad:
+            problems.append(f"{kind}: {', '.join(bad)}")
+    return Outcome.of(problems, f"{offer.banner}: only allowed algorithms offered")
+
+
+# --- LNX-05 passwords ------------------------------------------------------------------
+
+
+def _conf_values(text: str) -> dict[str, str]:
+    values = {}
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        key, sep, value = line.partition("=")
+        values[key.strip()] = value.strip() if sep else "true"
+    return values
+
+
+def _pam_args(stack: str, module: str) -> tuple[bool, dict[str, str]]:
+    """Whether ``module`` is in a PAM stack and the key=value arguments it is given."""
+    present, args = False, {}
+    for raw in stack.splitlines():
+        line = raw.split("#", 1)[0]
+        words = line.split()
+        for i, word in enumerate(words):
+            if word.endswith(f"{module}.so"):
+                present = True
+                for arg in words[i + 1 :]:
+                    key, _, value = arg.partition("=")
+                    args[key] = value or "true"
+    return present, args
+
+
+@control("LNX-05")
+def password_quality(ctx: Context, p: Params) -> Outcome:
+    """pam_pwquality with a minimum length and character classes; pam_faillock with a
+    low deny count."""
+    password_stack = ctx.output("cat /etc/pam.d/common-password", grep="pam_pwquality")
+    auth_stack = ctx.output("cat /etc/pam.d/common-auth", grep="pam_faillock")
+    problems = []
+    has_pwq, pam_pwq = _pam_args(password_stack, "pam_pwquality")
+    if not has_pwq:
+        problems.append("pam_pwquality is not in common-password")
+    else:
+        conf = _conf_values(
+            ctx.output(
+                "cat /etc/security/pwquality.conf /etc/security/pwquality.conf.d/*.conf "
+                "2>/dev/null; true",
+                grep=r"^\s*(minlen|minclass|[dulo]credit)\b",
+            )
+        )
+        conf.update(pam_pwq)
+        minlen = int(conf.get("minlen", "8"))
+        classes = int(conf.get("minclass", "0"))
+        required = sum(
+            1
+            for k in ("dcredit", "ucredit", "lcredit", "ocredit")
+            if conf.get(k, "0").startswith("-")
+        )
+        if minlen < int(p["min_length"]):
+            problems.append(f"minlen {minlen} (at least {p['min_length']})")
+        if max(classes, required) < int(p["min_classes"]):
+            problems.append(
+                f"{max(classes, required)} character classes required (at least {p['min_classes']})"
+            )
+    has_fl, pam_fl = _pam_args(auth_stack, "pam_faillock")
+    if not has_fl:
+        problems.append("pam_faillock is not in common-auth")
+    else:
+        conf = _conf_values(
+            ctx.output("cat /etc/security/faillock.conf 2>/dev/null; true", grep=r"^\s*deny\b")
+        )
+        conf.update(pam_fl)
+        deny = int(conf.get("deny", "3"))
+        if deny == 0 or deny > int(p["max_deny"]):
+            problems.append(f"faillock deny={deny} (1 to {p['max_deny']})")
+    return Outcome.of(problems, "password quality and lockout enforced")
+
+
+# --- LNX-06 listening sockets ------------------------------------------------------------
+
+
+def _listeners(ctx: Context) -> list[tuple[str, str, int, str]]:
+    """(proto, address, port, process) of every listening TCP/UDP socket."""
+    res = ctx.run("ss -Hlntup", sudo=True)
+    if res.rc != 0:
+        raise ControlError(f"ss exited {res.rc}: {res.stderr.strip()[:200]}")
+    found = []
+    for line in res.stdout.splitlines():
+        words = line.split()
+        if len(words) < 5:
+            continue
+        proto, local = words[0], words[4]
+        address, _, port = local.rpartition(":")
+        if not port.isdigit():
+            continue
+        process = re.search(r'users:\(\("([^"]+)"', line)
+        found.append((proto, address.strip("[]"), int(port), process.group(1) if process else "?"))
+    return found
+
+
+def _is_loopback(address: str) -> bool:
+    addr = address.split("%", 1)[0]
+    return addr.startswith("127.") or addr in ("::1", "localhost")
+
+
+@control("LNX-06")
+def listening_sockets(ctx: Context, p: Params) -> Outcome:
+    """Nothing listens beyond the allow-list (plus the ports the profile probes); never
+    telnet, ftp or the r-services."""
+    allowed = {str(x) for x in as_list(p["allowed"])}
+    allowed |= {f"tcp/{port}" for port in (*ctx.tls_ports, *ctx.http_ports)}
+    forbidden = {str(x) for x in as_list(p["forbidden"])}
+    problems, seen = [], set()
+    for proto, address, port, process in _listeners(ctx):
+        key = f"{proto}/{port}"
+        if key in seen or (p["ignore_loopback"] and _is_loopback(address)):
+            continue
+        seen.add(key)
+        if key in forbidden:
+            problems.append(f"{key} ({process}) is forbidden")
+        elif key not in allowed:
+            problems.append(f"{key} ({process} on {address}) is not in the allow-list")
+    return Outcome.of(problems, f"only allowed ports listen ({', '.join(sorted(seen)) or 'none'})")
+
+
+# --- LNX-07 firewall ---------------------------------------------------------------------
+
+
+@control("LNX-07")
+def host_firewall(ctx: Context, p: Params) -> Outcome:
+    """An nftables input chain drops by default (IPv4 and IPv6), and is restored at boot."""
+    res = ctx.run("nft -j list ruleset", sudo=True, record=False)
+    if res.rc == 127 or "not found" in res.stderr:
+        ctx.note(res.command, res.stderr)
+        return Outcome.failed("nftables is not installed: no host firewall")
+    if res.rc != 0:
+        raise ControlError(f"nft exited {res.rc}: {res.stderr.strip()[:200]}")
+    try:
+        items = json.loads(res.stdout).get("nftables", [])
+    except json.JSONDecodeError as exc:
+        raise ControlError(f"nft -j printed no JSON: {exc}") from exc
+    chains = [i["chain"] for i in items if "chain" in i and i["chain"].get("hook") == "input"]
+    ctx.note(
+        res.command + "  (input base chains)",
+        "\n".join(
+            f"{c['family']} {c['table']} {c['name']}: hook input priority {c.get('prio')} "
+            f"policy {c.get('policy', 'accept')}"
+            for c in chains
+        )
+        or "no input chain: every inbound packet is accepted",
+    )
+    covered = set()
+    for chain in chains:
+        if chain.get("policy") == "drop":
+            covered |= {"ip", "ip6"} if chain["family"] == "inet" else {chain["family"]}
+    accepting = [
+        f"{c['family']} {c['table']} {c['name']}"
+        for c in chains
+        if c.get("policy", "accept") != "drop"
+    ]
+    problems = []
+    missing = sorted({"ip", "ip6"} - covered)
+    if missing:
+        problems.append(f"no input chain with policy drop for {', '.join(missing)}")
+    if accepting and not p["allow_accepting_input_chains"]:
+        problems.append(f"input chains with policy accept: {', '.join(accepting)}")
+    warnings = []
+    if not problems:
+        boot = ctx.run("systemctl is-enabled nftables.service").stdout.strip()
+        if boot != "enabled":
+            warnings.append(
+                f"nftables.service is {boot or 'missing'}: rules are not restored at boot"
+            )
+    return Outcome.of(problems, "inbound traffic is dropped by default", warnings=warnings)
+
+
+# --- LNX-08 time ---------------------------------------------------------------------------
+
+
+@control("LNX-08")
+def time_synchronised(ctx: Context, p: Params) -> Outcome:
+    """A time synchronisation service runs and the clock is synchronised."""
+    services = [str(s) for s in as_list(p["services"])]
+    active = ctx.run("systemctl is-active " + " ".join(shlex.quote(s) for s in services))
+    running = [
+        s for s, state in zip(services, active.stdout.split(), strict=False) if state == "active"
+    ]
+    synced = ctx.run("timedatectl show -p NTPSynchronized --value").stdout.strip()
+    problems = []
+    if not running:
+        problems.append(f"no time synchronisation service active ({', '.join(services)})")
+    if synced != "yes":
+        problems.append(f"clock not synchronised (NTPSynchronized={synced or '?'})")
+    return Outcome.of(problems, f"{', '.join(running)} active, clock synchronised")
+
+
+# --- LNX-09 auditd ---------------------------------------------------------------------------
+
+
+def _audit_paths(rules: str) -> set[str]:
+    paths = set()
+    for line in rules.splitlines():
+        m = re.search(r"-w (\S+)", line)
+        if m:
+            paths.add(m.group(1).rstrip("/"))
+        for m in re.finditer(r"-F (?:path|dir)=(\S+)", line):
+            paths.add(m.group(1).rstrip("/"))
+    return paths
+
+
+@control("LNX-09")
+def auditd_rules(ctx: Context, p: Params) -> Outcome:
+    """auditd is enabled and running with rules watching identity, sudo and login files."""
+    state = ctx.run("systemctl is-active auditd.service; systemctl is-enabled auditd.service")
+    words = state.stdout.split()
+    if words[:1] != ["active"]:
+        return Outcome.failed(f"auditd is {words[0] if words else 'missing'}")
+    problems = []
+    if words[1:2] != ["enabled"]:
+        problems.append("auditd is not enabled at boot")
+    rules = ctx.output("auditctl -l", sudo=True)
+    loaded = _audit_paths(rules)
+    missing = [str(x) for x in as_list(p["required_paths"]) if str(x).rstrip("/") not in loaded]
+    if missing:
+        problems.append(f"no audit rule for {', '.join(missing)}")
+    return Outcome.of(problems, f"auditd running with {len(rules.splitlines())} rules")
+
+
+# --- LNX-10 AIDE -----------------------------------------------------------------------------
+
+
+@control("LNX-10")
+def file_integrity(ctx: Context, p: Params) -> Outcome:
+    """AIDE is installed, has a database and a daily check is scheduled."""
+    status = ctx.run("dpkg-query -W -f='${Status}' aide").stdout
+    if "install ok installed" not in status:
+        return Outcome.failed("AIDE is not installed")
+    problems = []
+    database = str(p["database"])
+    if ctx.run(f"test -s {shlex.quote(database)}", sudo=True).rc != 0:
+        problems.append(f"no AIDE database {database}")
+    timer = ctx.run("systemctl is-enabled dailyaidecheck.timer").stdout.strip()
+    cron = ctx.run("test -x /etc/cron.daily/aide").rc == 0
+    if timer != "enabled" and not cron:
+        problems.append("no daily check scheduled (dailyaidecheck.timer, /etc/cron.daily/aide)")
+    return Outcome.of(problems, "AIDE installed with a database and a daily check")
+
+
+# --- LNX-11 accounts ---------------------------------------------------------------------------
+
+
+def _sudoers_nopasswd_all(text: str) -> list[tuple[str, str]]:
+    """(who, line) for each rule granting every command without a password."""
+    found = []
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("#include") else ""
+        if re.search(r"NOPASSWD:\s*ALL\s*$", line):
+            found.append((line.split()[0], line))
+    return found
+
+
+@control("LNX-11")
+def accounts(ctx: Context, p: Params) -> Outcome:
+    """Only root has UID 0, no account has an empty password, no blanket NOPASSWD."""
+    problems = []
+    passwd = ctx.output("getent passwd", grep=r"^[^:]*:[^:]*:0:")
+    uid0 = [line.split(":")[0] for line in passwd.splitlines() if line.split(":")[2:3] == ["0"]]
+    extra = [u for u in uid0 if u != "root"]
+    if extra:
+        problems.append(f"UID 0 besides root: {', '.join(extra)}")
+    shadow = ctx.run("getent shadow", sudo=True, record=False)
+    if shadow.rc != 0:
+        raise ControlError(f"getent shadow exited {shadow.rc}: {shadow.stderr.strip()[:200]}")
+    empty = [ln.split(":")[0] for ln in shadow.stdout.splitlines() if ln.split(":")[1:2] == [""]]
+    ctx.note(
+        "sudo -n getent shadow  (accounts with an empty password field; hashes not kept)",
+        ", ".join(empty) or "none",
+    )
+    if empty:
+        problems.append(f"empty password: {', '.join(empty)}")
+    sudoers = ctx.run(
+        "cat /etc/sudoers; for f in /etc/sudoers.d/*; do "
+        'case "${f##*/}" in *~|*.*) ;; *) [ -f "$f" ] && cat "$f";; esac; done',
+        sudo=True,
+        grep="NOPASSWD",
+    )
+    if sudoers.rc != 0:
+        raise ControlError(f"cannot read sudoers: {sudoers.stderr.strip()[:200]}")
+    allowed = [str(x) for x in as_list(p["nopasswd_allowed"])]
+    blanket = [who for who, _ in _sudoers_nopasswd_all(sudoers.stdout)]
+    unexpected = [w for w in blanket if not any(fnmatch.fnmatchcase(w, a) for a in allowed)]
+    if unexpected:
+        problems.append(f"NOPASSWD: ALL for {', '.join(unexpected)}")
+    return Outcome.of(problems, "single UID 0, no empty password, no blanket NOPASSWD")
