@@ -86,6 +86,13 @@ def connect(endpoint: Endpoint, *, timeout: float, accept_new: bool = False) -> 
             allow_agent=endpoint.key_file is None,
             look_for_keys=endpoint.key_file is None,
         )
+    except paramiko.ssh_exception.NoValidConnectionsError as exc:
+        client.close()
+        why = "; ".join(sorted({e.strerror or str(e) for e in exc.errors.values()}))
+        raise ConnectionError(f"cannot connect: {why}") from exc
+    except TimeoutError as exc:
+        client.close()
+        raise ConnectionError(f"no answer in {timeout:.0f} s") from exc
     except paramiko.BadHostKeyException as exc:
         client.close()
         raise HostKeyError(

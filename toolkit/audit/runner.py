@@ -116,8 +116,8 @@ def audit_host(
         try:
             client = connect(plan.endpoint, timeout=limits.connect, accept_new=accept_new_host_keys)
             ctx.host = testinfra_host(client, plan.name, limits.command)
-        except HostKeyError as exc:
-            ctx.ssh_error = str(exc)
+        except (HostKeyError, ConnectionError) as exc:
+            ctx.ssh_error = f"{plan.endpoint}: {exc}"
         except (OSError, paramiko.SSHException, EOFError) as exc:
             ctx.ssh_error = f"{plan.endpoint}: {type(exc).__name__}: {exc}".rstrip(": ")
     results = []

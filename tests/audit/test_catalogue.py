@@ -1,0 +1,196 @@
+"""Controls, profiles and requirements as data (audits/), and inventory to audit plans."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.audit.conftest import AUDITS
+from toolkit.adapters.ansible import InventoryHost
+from toolkit.audit.catalogue import Catalogue, load_catalogue
+from toolkit.audit.registry import implementations
+from toolkit.audit.targets import endpoint_of, plan, select_hosts
+from toolkit.cli.main import cli
+from toolkit.errors import InvalidInputError, ToolkitError
+
+ISSUE_CONTROLS = {f"LNX-{i:02d}" for i in range(1, 12)} | {f"WEB-0{i}" for i in range(1, 5)}
+
+
+def test_the_catalogue_defines_lnx01_to_lnx11_web01_to_web04_and_log04(
+    catalogue: Catalogue,
+) -> None:
+    assert set(catalogue.controls) == ISSUE_CONTROLS | {"LOG-04"}
+
+
+def test_every_control_has_an_implementation_severity_and_known_guide_clauses(
+    catalogue: Catalogue,
+) -> None:
+    impls = implementations()
+    for cid, control in catalogue.controls.items():
+        assert cid in impls
+        assert control.spec.guide and all(c in catalogue.requirements for c in control.spec.guide)
+    assert catalogue.controls["LNX-03"].spec.guide == ["A8", "A13"]
+    assert catalogue.requirements["M8"].startswith("Audit platforms and information systems")
+
+
+def test_every_server_gets_the_baseline_and_web_platforms_their_tls_ports(
+    catalogue: Catalogue,
+) -> None:
+    hosts = [
+        InventoryHost("collab", {}, frozenset({"servers", "collaboration_servers"})),
+        InventoryHost("logs", {}, frozenset({"servers", "log_collectors"})),
+        InventoryHost("laptop01", {}, frozenset({"laptops"})),
+    ]
+    plans = {p.name: p for p in plan(catalogue, hosts, Path("/inv"))}
+    collab = plans["collab"]
+    assert [c.control.id for c in collab.controls] == sorted(ISSUE_CONTROLS | {"LOG-04"})
+    assert (collab.tls_ports, collab.http_ports) == ((443,), (80,))
+    log04 = next(c for c in plans["logs"].controls if c.control.id == "LOG-04")
+    assert log04.params["require_forwarding"] is False
+    assert log04.profiles == ("00-servers", "20-log-collector")
+    assert plans["laptop01"].controls == ()
+
+
+def test_host_audit_params_override_the_profiles(catalogue: Catalogue) -> None:
+    host = InventoryHost(
+        "db1",
+        {"audit_params": {"LNX-06": {"allowed": ["tcp/22", "tcp/5432"]}}},
+        frozenset({"servers"}),
+    )
+    planned = next(
+        c for c in plan(catalogue, [host], Path("/inv"))[0].controls if c.control.id == "LNX-06"
+    )
+    assert planned.params["allowed"] == ["tcp/22", "tcp/5432"]
+
+
+def test_a_host_parameter_of_the_wrong_type_is_refused(catalogue: Catalogue) -> None:
+    host = InventoryHost(
+        "db1", {"audit_params": {"LNX-03": {"max_auth_tries": "four"}}}, frozenset({"servers"})
+    )
+    with pytest.raises(InvalidInputError, match=r"db1.audit_params.LNX-03.max_auth_tries: "):
+        plan(catalogue, [host], Path("/inv"))
+
+
+def _copy(tmp_path: Path) -> Path:
+    root = tmp_path / "audits"
+    shutil.copytree(AUDITS, root)
+    return root
+
+
+def test_a_profile_naming_an_unknown_control_is_refused_with_file_and_line(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    bad = root / "profiles" / "30-bad.yml"
+    bad.write_text("description: bad\ngroups: [servers]\ncontrols:\n  - LNX-03\n  - LNX-99\n")
+    with pytest.raises(InvalidInputError) as exc:
+        load_catalogue(root, frozenset(implementations()))
+    assert str(exc.value) == f"{bad}:5: controls.1: unknown control LNX-99"
+
+
+def test_a_profile_parameter_of_the_wrong_type_is_refused_with_its_line(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    bad = root / "profiles" / "30-bad.yml"
+    bad.write_text(
+        "description: bad\ngroups: [servers]\ncontrols: [LNX-03]\nparams:\n"
+        "  LNX-03:\n    max_auth_tries: many\n"
+    )
+    with pytest.raises(InvalidInputError) as exc:
+        load_catalogue(root, frozenset(implementations()))
+    assert str(exc.value) == (
+        f"{bad}:6: params.LNX-03.max_auth_tries: max_auth_tries must be a int like its default 4"
+    )
+
+
+def test_a_control_citing_an_unknown_clause_or_without_code_is_refused(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    extra = root / "controls" / "extra.yml"
+    extra.write_text(
+        "controls:\n  NET-01:\n    title: OS version\n    rationale: patched\n"
+        "    severity: high\n    guide: [A10, Z9, M99]\n    groups: [network_devices]\n"
+    )
+    with pytest.raises(InvalidInputError) as exc:
+        load_catalogue(root, frozenset(implementations()))
+    assert [str(p) for p in exc.value.problems] == [
+        f"{extra}:6: controls.NET-01.guide: not clause IDs of REQUIREMENTS.md: Z9"
+    ]
+    extra.write_text(extra.read_text().replace("[A10, Z9, M99]", "[A10, M99]"))
+    with pytest.raises(InvalidInputError) as exc:
+        load_catalogue(root, frozenset(implementations()))
+    assert [str(p) for p in exc.value.problems] == [
+        f"{extra}:2: controls.NET-01: no implementation in toolkit/controls/ (@control decorator)",
+        f"{extra}:6: controls.NET-01.guide: M99 is not in requirements.yml",
+    ]
+
+
+def test_the_ssh_endpoint_comes_from_the_ansible_variables_with_inventory_dir() -> None:
+    host = InventoryHost(
+        "gateway",
+        {
+            "ansible_host": "127.0.0.1",
+            "ansible_port": 2201,
+            "ansible_user": "admin",
+            "ansible_ssh_private_key_file": "{{ inventory_dir }}/.lab/ssh/id_ed25519",
+            "ansible_ssh_common_args": "-o UserKnownHostsFile={{ inventory_dir }}/.lab/ssh/"
+            "known_hosts -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes",
+        },
+    )
+    endpoint = endpoint_of(host, Path("/srv/inv"))
+    assert str(endpoint) == "admin@127.0.0.1:2201"
+    assert endpoint.key_file == Path("/srv/inv/.lab/ssh/id_ed25519")
+    assert endpoint.known_hosts == Path("/srv/inv/.lab/ssh/known_hosts")
+
+
+def test_any_other_template_in_the_ssh_variables_is_refused() -> None:
+    host = InventoryHost("gw", {"ansible_user": "{{ lookup('env', 'USER') }}"})
+    with pytest.raises(InvalidInputError, match=r"gw\.ansible_user: only the"):
+        endpoint_of(host, Path("/srv/inv"))
+
+
+def test_limit_selects_hosts_and_groups_with_exclusions() -> None:
+    hosts = {
+        n: InventoryHost(n, {}, frozenset(g))
+        for n, g in {
+            "gateway": {"servers", "vpn_gateways"},
+            "mail": {"servers", "mail_servers"},
+            "laptop01": {"laptops"},
+        }.items()
+    }
+    assert [h.name for h in select_hosts(hosts, "servers:!mail")] == ["gateway"]
+    assert [h.name for h in select_hosts(hosts, "lap*,mail")] == ["laptop01", "mail"]
+    assert [h.name for h in select_hosts(hosts, "all:&servers")] == ["gateway", "mail"]
+    with pytest.raises(ToolkitError, match="no host matches"):
+        select_hosts(hosts, "directory")
+
+
+def test_audit_refuses_an_unknown_fail_on_level_as_a_usage_error(env_dir: Path) -> None:
+    result = CliRunner().invoke(cli, ["audit", "-i", str(env_dir), "--fail-on", "urgent"])
+    assert result.exit_code == 2
+
+
+def test_audit_refuses_an_unknown_control_as_a_usage_error(env_dir: Path) -> None:
+    result = CliRunner().invoke(cli, ["audit", "-i", str(env_dir), "--control", "LNX-42"])
+    assert result.exit_code == 2
+    assert "--control LNX-42: unknown control" in result.stderr
+
+
+def test_audit_refuses_a_bad_waivers_file_before_touching_any_host(
+    env_dir: Path, tmp_path: Path
+) -> None:
+    waivers = tmp_path / "waivers.yml"
+    waivers.write_text("waivers:\n  - control: LNX-07\n    owner: x\n")
+    result = CliRunner().invoke(cli, ["audit", "-i", str(env_dir), "--waivers", str(waivers)])
+    assert result.exit_code == 4
+    assert (
+        f"{waivers}:3: waivers.0.owner: String should have at least 2 characters" in result.stderr
+    )
+    assert f"{waivers}:2: waivers.0.expires: Field required" in result.stderr
+
+
+def test_audit_of_an_inventory_without_servers_says_there_is_nothing_to_audit(
+    env_dir: Path,
+) -> None:
+    result = CliRunner().invoke(cli, ["audit", "-i", str(env_dir)])
+    assert result.exit_code == 2
+    assert "not audited (no profile for their groups): localhost" in result.stderr

@@ -1,0 +1,383 @@
+"""Control logic on canned host answers (no SSH): each control fails on the weakness it
+names, passes on a hardened host and is an error, never a pass, when it cannot look."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.audit.conftest import Answer, fake_context, params, with_offer
+from toolkit.audit.catalogue import Catalogue
+from toolkit.audit.registry import ControlError, Status, implementations
+
+IMPL = implementations()
+
+SSHD_HARDENED = """\
+usepam yes
+maxauthtries 3
+permitrootlogin no
+passwordauthentication no
+kbdinteractiveauthentication no
+x11forwarding no
+permitemptypasswords no
+allowtcpforwarding no
+allowagentforwarding no
+allowusers admin
+"""
+
+
+def check(catalogue: Catalogue, control: str, answers: dict[str, object], **kw: object) -> object:
+    overrides = kw.pop("params", {})
+    ctx = kw.pop("ctx", None) or fake_context(answers, **kw)  # type: ignore[arg-type]
+    return IMPL[control].check(ctx, params(catalogue, control, **overrides))  # type: ignore[arg-type]
+
+
+def test_lnx03_passes_a_hardened_sshd(catalogue: Catalogue) -> None:
+    ctx = with_offer(fake_context({"sshd -T": SSHD_HARDENED}))
+    outcome = IMPL["LNX-03"].check(ctx, params(catalogue, "LNX-03"))
+    assert outcome.status is Status.PASS
+    assert ctx.evidence[0].probe == "sudo -n /bin/sh -c 'sshd -T'"
+
+
+def test_lnx03_password_login_fails_the_control(catalogue: Catalogue) -> None:
+    sshd = SSHD_HARDENED.replace("passwordauthentication no", "passwordauthentication yes")
+    ctx = with_offer(fake_context({"sshd -T": sshd}), auth_methods=("publickey", "password"))
+    outcome = IMPL["LNX-03"].check(ctx, params(catalogue, "LNX-03"))
+    assert outcome.status is Status.FAIL
+    assert "PasswordAuthentication yes" in outcome.summary
+    assert "the server offers password authentication" in outcome.summary
+
+
+def test_lnx03_root_login_forwarding_and_no_allow_list_fail_the_control(
+    catalogue: Catalogue,
+) -> None:
+    sshd = (
+        SSHD_HARDENED.replace("permitrootlogin no", "permitrootlogin without-password")
+        .replace("allowtcpforwarding no", "allowtcpforwarding yes")
+        .replace("maxauthtries 3", "maxauthtries 6")
+        .replace("allowusers admin\n", "")
+    )
+    ctx = with_offer(fake_context({"sshd -T": sshd}))
+    outcome = IMPL["LNX-03"].check(ctx, params(catalogue, "LNX-03"))
+    assert outcome.summary == (
+        "PermitRootLogin without-password; MaxAuthTries 6 (max 4); AllowTcpForwarding yes; "
+        "neither AllowUsers nor AllowGroups is set"
+    )
+
+
+def test_lnx03_without_sudo_is_an_error_not_a_pass(catalogue: Catalogue) -> None:
+    ctx = fake_context({"sshd -T": Answer(1, "", "sudo: a password is required")})
+    with pytest.raises(ControlError, match=r"sudo -n. was refused"):
+        IMPL["LNX-03"].check(ctx, params(catalogue, "LNX-03"))
+
+
+def test_lnx04_sha1_macs_and_dsa_host_keys_fail_the_control(catalogue: Catalogue) -> None:
+    ctx = with_offer(
+        fake_context({}),
+        macs=("hmac-sha2-256-etm@openssh.com", "hmac-sha1"),
+        host_key=("ssh-ed25519", "ssh-dss"),
+        kex=("curve25519-sha256", "ext-info-s", "kex-strict-s-v00@openssh.com"),
+    )
+    outcome = IMPL["LNX-04"].check(ctx, params(catalogue, "LNX-04"))
+    assert outcome.status is Status.FAIL
+    assert outcome.summary == "host_key: ssh-dss; macs: hmac-sha1"
+
+
+def test_lnx04_passes_when_only_strong_algorithms_are_offered(catalogue: Catalogue) -> None:
+    ctx = with_offer(fake_context({}))
+    assert IMPL["LNX-04"].check(ctx, params(catalogue, "LNX-04")).status is Status.PASS
+
+
+PAM_PASSWORD = "password requisite pam_pwquality.so retry=3\npassword [success=1] pam_unix.so\n"
+PAM_AUTH = "auth required pam_faillock.so preauth\nauth [success=1] pam_unix.so\n"
+
+
+def test_lnx05_passes_with_pwquality_minlen_14_three_classes_and_faillock_deny_5(
+    catalogue: Catalogue,
+) -> None:
+    outcome = check(
+        catalogue,
+        "LNX-05",
+        {
+            "common-password": PAM_PASSWORD,
+            "common-auth": PAM_AUTH,
+            "pwquality.conf": "minlen = 14\nminclass = 3\n",
+            "faillock.conf": "deny = 5\n",
+        },
+    )
+    assert outcome.status is Status.PASS  # type: ignore[attr-defined]
+
+
+def test_lnx05_default_pam_without_pwquality_or_faillock_fails(catalogue: Catalogue) -> None:
+    outcome = check(
+        catalogue,
+        "LNX-05",
+        {"common-password": "password [success=1] pam_unix.so obscure\n", "common-auth": ""},
+    )
+    assert outcome.summary == (  # type: ignore[attr-defined]
+        "pam_pwquality is not in common-password; pam_faillock is not in common-auth"
+    )
+
+
+def test_lnx05_short_minimum_length_on_the_pam_line_fails(catalogue: Catalogue) -> None:
+    outcome = check(
+        catalogue,
+        "LNX-05",
+        {
+            "common-password": PAM_PASSWORD.replace("retry=3", "retry=3 minlen=8"),
+            "common-auth": PAM_AUTH,
+            "pwquality.conf": "minlen = 14\nminclass = 3\n",
+            "faillock.conf": "deny = 0\n",
+        },
+    )
+    assert outcome.summary == "minlen 8 (at least 12); faillock deny=0 (1 to 5)"  # type: ignore[attr-defined]
+
+
+SS = (
+    'tcp LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:(("sshd",pid=1,fd=3))\n'
+    'tcp LISTEN 0 128 127.0.0.1:25 0.0.0.0:* users:(("exim4",pid=2,fd=3))\n'
+)
+
+
+def test_lnx06_only_ssh_and_loopback_listeners_pass(catalogue: Catalogue) -> None:
+    assert check(catalogue, "LNX-06", {"ss -Hlntup": SS}).status is Status.PASS  # type: ignore[attr-defined]
+
+
+def test_lnx06_telnet_and_unlisted_ports_fail_the_control(catalogue: Catalogue) -> None:
+    ss = SS + (
+        'tcp LISTEN 0 128 [::]:23 [::]:* users:(("inetd",pid=3,fd=3))\n'
+        'udp UNCONN 0 0 0.0.0.0:5353 0.0.0.0:* users:(("avahi",pid=4,fd=3))\n'
+    )
+    outcome = check(catalogue, "LNX-06", {"ss -Hlntup": ss})
+    assert outcome.summary == (  # type: ignore[attr-defined]
+        "tcp/23 (inetd) is forbidden; udp/5353 (avahi on 0.0.0.0) is not in the allow-list"
+    )
+
+
+def test_lnx06_allows_the_ports_the_profile_probes(catalogue: Catalogue) -> None:
+    ss = SS + 'tcp LISTEN 0 128 *:443 *:* users:(("nginx",pid=3,fd=3))\n'
+    outcome = check(catalogue, "LNX-06", {"ss -Hlntup": ss}, tls_ports=(443,))
+    assert outcome.status is Status.PASS  # type: ignore[attr-defined]
+
+
+NFT_DROP = (
+    '{"nftables": [{"metainfo": {}}, {"table": {"family": "inet", "name": "filter"}},'
+    ' {"chain": {"family": "inet", "table": "filter", "name": "input", "type": "filter",'
+    ' "hook": "input", "prio": 0, "policy": "drop"}}]}'
+)
+
+
+def test_lnx07_an_empty_ruleset_fails_the_control(catalogue: Catalogue) -> None:
+    outcome = check(
+        catalogue, "LNX-07", {"nft -j list ruleset": '{"nftables": [{"metainfo": {}}]}'}
+    )
+    assert outcome.summary == "no input chain with policy drop for ip, ip6"  # type: ignore[attr-defined]
+
+
+def test_lnx07_an_inet_input_chain_dropping_by_default_passes(catalogue: Catalogue) -> None:
+    outcome = check(
+        catalogue,
+        "LNX-07",
+        {"nft -j list ruleset": NFT_DROP, "is-enabled nftables": "enabled\n"},
+    )
+    assert outcome.status is Status.PASS  # type: ignore[attr-defined]
+
+
+def test_lnx07_rules_not_restored_at_boot_are_a_warning(catalogue: Catalogue) -> None:
+    outcome = check(
+        catalogue,
+        "LNX-07",
+        {"nft -j list ruleset": NFT_DROP, "is-enabled nftables": Answer(1, "disabled\n")},
+    )
+    assert outcome.status is Status.WARN  # type: ignore[attr-defined]
+
+
+def test_lnx08_no_time_service_fails_even_when_the_host_clock_is_synchronised(
+    catalogue: Catalogue,
+) -> None:
+    outcome = check(
+        catalogue,
+        "LNX-08",
+        {"systemctl is-active": Answer(3, "inactive\ninactive\ninactive\ninactive\n"),
+         "NTPSynchronized": "yes\n"},
+    )  # fmt: skip
+    assert outcome.status is Status.FAIL  # type: ignore[attr-defined]
+
+
+def test_lnx09_auditd_without_identity_rules_fails(catalogue: Catalogue) -> None:
+    outcome = check(
+        catalogue,
+        "LNX-09",
+        {
+            "is-active auditd": "active\nenabled\n",
+            "auditctl -l": "-w /etc/passwd -p wa -k identity\n-w /etc/sudoers -p wa -k scope\n",
+        },
+    )
+    assert outcome.summary == (  # type: ignore[attr-defined]
+        "no audit rule for /etc/group, /etc/shadow, /etc/gshadow, /etc/sudoers.d, /var/log/lastlog"
+    )
+
+
+def test_lnx10_aide_installed_with_database_and_timer_passes(catalogue: Catalogue) -> None:
+    outcome = check(
+        catalogue,
+        "LNX-10",
+        {
+            "dpkg-query.*aide": "install ok installed",
+            "test -s": "",
+            "dailyaidecheck.timer": "enabled\n",
+        },
+    )
+    assert outcome.status is Status.PASS  # type: ignore[attr-defined]
+
+
+def test_lnx11_extra_uid0_empty_password_and_blanket_nopasswd_fail(catalogue: Catalogue) -> None:
+    outcome = check(
+        catalogue,
+        "LNX-11",
+        {
+            "getent passwd": "root:x:0:0::/root:/bin/bash\ntoor:x:0:0::/root:/bin/sh\n",
+            "getent shadow": "root:$y$abc:1::::::\nguest::1::::::\n",
+            "sudoers": "%sudo ALL=(ALL:ALL) ALL\nbackup ALL=(ALL) NOPASSWD: ALL\n",
+        },
+    )
+    assert outcome.summary == (  # type: ignore[attr-defined]
+        "UID 0 besides root: toor; empty password: guest; NOPASSWD: ALL for backup"
+    )
+
+
+def test_lnx11_allows_nopasswd_for_the_listed_provisioning_account(catalogue: Catalogue) -> None:
+    outcome = check(
+        catalogue,
+        "LNX-11",
+        {
+            "getent passwd": "root:x:0:0::/root:/bin/bash\n",
+            "getent shadow": "root:!:1::::::\n",
+            "sudoers": "admin ALL=(ALL:ALL) NOPASSWD: ALL\n",
+        },
+        params={"nopasswd_allowed": ["admin"]},
+    )
+    assert outcome.status is Status.PASS  # type: ignore[attr-defined]
+
+
+def test_lnx02_a_release_past_its_end_of_life_fails(catalogue: Catalogue) -> None:
+    outcome = check(
+        catalogue,
+        "LNX-02",
+        {"os-release": 'ID=debian\nVERSION_ID="10"\nPRETTY_NAME="Debian GNU/Linux 10 (buster)"\n'},
+    )
+    assert outcome.summary == "Debian GNU/Linux 10 (buster) reached its end of life on 2024-06-30"  # type: ignore[attr-defined]
+
+
+def test_lnx02_an_unknown_release_is_an_error(catalogue: Catalogue) -> None:
+    with pytest.raises(ControlError, match="not in the end-of-life table"):
+        check(catalogue, "LNX-02", {"os-release": "ID=plan9\nVERSION_ID=4\n"})
+
+
+SIMULATION = (
+    "Inst libssl3 [3.0.11-1~deb12u2] (3.0.17-1~deb12u3 Debian-Security:12/stable-security [amd64])\n"
+    "Inst tzdata [2024a-0+deb12u1] (2025b-0+deb12u1 Debian:12.12/stable [all])\n"
+)
+
+
+def test_lnx01_pending_security_updates_and_no_unattended_upgrades_fail(
+    catalogue: Catalogue,
+) -> None:
+    outcome = check(
+        catalogue,
+        "LNX-01",
+        {
+            "dpkg-query": "install ok installed",
+            "apt-config shell": "UPD='1'\nUU='1'\n",
+            "is-enabled apt-daily": "enabled\nenabled\n",
+            "lists": "3600 /var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease\n",
+            "apt-get -s": SIMULATION,
+            "unattended-upgrades-stamp": Answer(1, ""),
+        },
+    )
+    assert outcome.summary == (  # type: ignore[attr-defined]
+        "1 security updates pending (libssl3 3.0.11-1~deb12u2 -> 3.0.17-1~deb12u3); "
+        "unattended-upgrades last ran never"
+    )
+
+
+def test_log04_tls_forwarding_and_private_files_pass(catalogue: Catalogue) -> None:
+    outcome = check(
+        catalogue,
+        "LOG-04",
+        {
+            "is-active rsyslog": "active\n",
+            "rsyslog.conf": '/etc/rsyslog.d/90-fwd.conf: action(type="omfwd" target="logs" '
+            'port="6514" protocol="tcp" StreamDriver="gtls" StreamDriverMode="1")\n',
+            "find /var/log": "/var/log/wtmp\n/var/log/lastlog\n",
+        },
+    )
+    assert outcome.status is Status.PASS  # type: ignore[attr-defined]
+
+
+def test_log04_no_forwarding_and_world_readable_logs_fail(catalogue: Catalogue) -> None:
+    outcome = check(
+        catalogue,
+        "LOG-04",
+        {
+            "is-active rsyslog": "active\n",
+            "rsyslog.conf": "/etc/rsyslog.conf: # *.* @@logs:514\n",
+            "find /var/log": "/var/log/dpkg.log\n/var/log/wtmp\n",
+        },
+    )
+    assert outcome.summary == (  # type: ignore[attr-defined]
+        "no forwarding to a log collector (omfwd or @@host); world-readable logs: /var/log/dpkg.log"
+    )
+
+
+def test_log04_forwarding_without_tls_is_a_warning_unless_tls_is_required(
+    catalogue: Catalogue,
+) -> None:
+    answers = {
+        "is-active rsyslog": "active\n",
+        "rsyslog.conf": "/etc/rsyslog.d/fwd.conf: *.* @@logs:514\n",
+        "find /var/log": "",
+    }
+    assert check(catalogue, "LOG-04", answers).status is Status.WARN  # type: ignore[attr-defined]
+    outcome = check(catalogue, "LOG-04", answers, params={"require_tls": True})
+    assert outcome.status is Status.FAIL  # type: ignore[attr-defined]
+
+
+def test_web_controls_are_skipped_on_a_host_whose_profiles_list_no_tls_port(
+    catalogue: Catalogue,
+) -> None:
+    for control in ("WEB-01", "WEB-02", "WEB-03", "WEB-04"):
+        assert check(catalogue, control, {}).status is Status.SKIPPED  # type: ignore[attr-defined]
+
+
+def test_web02_judges_ecdhe_aead_suites(catalogue: Catalogue) -> None:
+    from toolkit.controls.web import _weak_suite
+
+    p = params(catalogue, "WEB-02")
+    allowed = [__import__("re").compile(x) for x in p["allowed"]]
+    forbidden = [__import__("re").compile(x) for x in p["forbidden"]]
+    good = ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"]  # fmt: skip
+    bad = ["TLS_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+           "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA"]  # fmt: skip
+    assert [s for s in good if _weak_suite(s, allowed, forbidden)] == []
+    assert [s for s in bad if _weak_suite(s, allowed, forbidden)] == bad
+
+
+def test_web03_matches_names_like_rfc6125() -> None:
+    from toolkit.controls.web import name_matches
+
+    assert name_matches("collab.gov.ma", ["collab.gov.ma"])
+    assert name_matches("collab.gov.ma", ["*.gov.ma"])
+    assert not name_matches("a.collab.gov.ma", ["*.gov.ma"])
+    assert not name_matches("collab.gov.ma", ["visio.gov.ma"])
+
+
+def test_the_same_command_runs_once_per_host_but_is_evidence_for_each_control(
+    catalogue: Catalogue,
+) -> None:
+    ctx = with_offer(fake_context({"sshd -T": SSHD_HARDENED}))
+    IMPL["LNX-03"].check(ctx, params(catalogue, "LNX-03"))
+    ctx.evidence = []
+    IMPL["LNX-03"].check(ctx, params(catalogue, "LNX-03"))
+    assert ctx.host.commands == ["sudo -n /bin/sh -c 'sshd -T'"]  # type: ignore[union-attr]
+    assert ctx.evidence
