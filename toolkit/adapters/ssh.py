@@ -88,7 +88,9 @@ def connect(endpoint: Endpoint, *, timeout: float, accept_new: bool = False) -> 
         )
     except paramiko.ssh_exception.NoValidConnectionsError as exc:
         client.close()
-        why = "; ".join(sorted({e.strerror or str(e) for e in exc.errors.values()}))
+        why = "; ".join(
+            sorted({getattr(e, "strerror", None) or str(e) for e in exc.errors.values()})
+        )
         raise ConnectionError(f"cannot connect: {why}") from exc
     except TimeoutError as exc:
         client.close()
