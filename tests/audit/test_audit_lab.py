@@ -357,3 +357,21 @@ def _port(inventory: Path, host: str) -> int:
     data = yaml.safe_load((inventory / "hosts.yml").read_text())
     hosts = data["all"]["children"]["servers"]["children"]["collaboration_servers"]["hosts"]
     return int(hosts[host]["ansible_port"])
+
+
+def test_baseline_shows_lnx11_better_once_the_extra_uid0_account_is_removed(
+    inventory: Path, full_run: tuple[Result, dict[str, object]], tmp_path: Path
+) -> None:
+    # runs last: it repairs the weakened host
+    previous = tmp_path / "previous.json"
+    previous.write_text(json.dumps(full_run[1]))
+    _exec(f"{LAB}-weak", "sed -i '/^toor:/d' /etc/passwd /etc/shadow /etc/group")
+    result, report = _audit(
+        inventory, tmp_path / "now", "--limit", "weak", "--baseline", str(previous)
+    )
+    assert result.exit_code == 3, result.output
+    changes = {(c["host"], c["control"]): c["direction"] for c in report["baseline"]["changes"]}  # type: ignore[index]
+    assert changes[("weak", "LNX-11")] == "better"
+    assert {d for (h, _), d in changes.items() if h == "weak"} == {"better"}
+    assert {d for (h, _), d in changes.items() if h != "weak"} == {"gone"}
+    assert "  better  weak LNX-11: fail -> pass" in result.stdout

@@ -192,6 +192,7 @@ def probe_offer(host: str, port: int, *, timeout: float, user: str = "audit") ->
     transport = _OfferTransport(sock)
     transport.banner_timeout = timeout
     transport.handshake_timeout = timeout
+    transport.auth_timeout = timeout
     auth: tuple[str, ...] | None = None
     try:
         try:

@@ -45,6 +45,7 @@ class Prepared:
     unprofiled: list[str]  # hosts no profile applies to
     waivers: list[Waiver]
     waivers_file: Path | None
+    baseline: AuditReport | None
 
 
 def default_waivers(audits: Path, inventory: Path) -> Path | None:
@@ -67,8 +68,8 @@ def prepare(options: Options) -> Prepared:
         profiles=options.profiles,
         controls=options.controls,
     )
-    if options.baseline:
-        load_report(options.baseline)  # refuse a bad baseline before auditing
+    # a bad baseline is refused before any host is touched
+    baseline = load_report(options.baseline) if options.baseline else None
     return Prepared(
         options,
         catalogue,
@@ -77,6 +78,7 @@ def prepare(options: Options) -> Prepared:
         [p.name for p in plans if not p.controls],
         waivers,
         waivers_file,
+        baseline,
     )
 
 
@@ -103,8 +105,8 @@ def execute(prepared: Prepared, listener: Listener | None = None) -> AuditReport
         waivers_file=str(prepared.waivers_file) if prepared.waivers_file else None,
         requirements=prepared.catalogue.requirements,
     )
-    if opts.baseline:
-        report.baseline = compare(load_report(opts.baseline), report, str(opts.baseline))
+    if prepared.baseline is not None:
+        report.baseline = compare(prepared.baseline, report, str(opts.baseline))
     return report
 
 
