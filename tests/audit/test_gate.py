@@ -217,3 +217,44 @@ def test_a_waiver_without_expiry_is_refused(tmp_path: Path) -> None:
         InvalidInputError, match=r"waivers.yml:2: waivers.0.expires: Field required"
     ):
         load_waivers(path, {"LNX-07"})
+
+
+def test_hostile_hosts_sending_garbage_or_nothing_are_unreachable_within_the_time_limit(
+    catalogue: Catalogue,
+) -> None:
+    import socket
+    import threading
+
+    from toolkit.adapters.ssh import Endpoint
+    from toolkit.audit.registry import implementations
+
+    servers, accepted = [], []
+
+    def serve(sock: socket.socket, greeting: bytes) -> None:
+        try:
+            conn, _ = sock.accept()
+        except OSError:
+            return
+        accepted.append(conn)
+        if greeting:
+            conn.sendall(greeting)
+
+    plans = []
+    for name, greeting in (("garbage", b"HTTP/1.1 400 Bad Request\r\n\r\n" * 50), ("silent", b"")):
+        sock = socket.create_server(("127.0.0.1", 0))
+        servers.append(sock)
+        threading.Thread(target=serve, args=(sock, greeting), daemon=True).start()
+        base = plan_for(catalogue, name, ["LNX-02"])
+        endpoint = Endpoint("127.0.0.1", sock.getsockname()[1], "admin", None, Path("/nonexistent"))
+        plans.append(base.__class__(**{**base.__dict__, "endpoint": endpoint}))
+    started = time.monotonic()
+    try:
+        hosts = run_audit(plans, implementations(), [], limits=LIMITS, fail_on=Severity.HIGH)
+    finally:
+        for s in [*servers, *accepted]:
+            s.close()
+    assert time.monotonic() - started < 4
+    assert [(h.host, h.reachable) for h in hosts] == [("garbage", False), ("silent", False)]
+    assert "Indecipherable protocol version" in (hosts[0].error or "")
+    assert "Error reading SSH protocol banner" in (hosts[1].error or "")
+    assert all(r.status is Status.ERROR for h in hosts for r in h.results)

@@ -79,7 +79,9 @@ def connect(endpoint: Endpoint, *, timeout: float, accept_new: bool = False) -> 
             port=endpoint.port,
             username=endpoint.user,
             key_filename=str(endpoint.key_file) if endpoint.key_file else None,
-            timeout=timeout,
+            # paramiko gives up a stalled key exchange after `timeout` without saying
+            # why: let the banner time limit, which does say, come first
+            timeout=timeout + 1,
             banner_timeout=timeout,
             auth_timeout=timeout,
             channel_timeout=timeout,
@@ -103,6 +105,8 @@ def connect(endpoint: Endpoint, *, timeout: float, accept_new: bool = False) -> 
         ) from exc
     except paramiko.SSHException as exc:
         client.close()
+        if str(exc) == "No existing session":  # the key exchange stalled (see above)
+            raise ConnectionError(f"SSH handshake not completed in {timeout + 1:.0f} s") from exc
         if "not found in known_hosts" in str(exc):
             raise HostKeyError(
                 f"{endpoint.known_hosts_name} is not in {endpoint.known_hosts}: refused "

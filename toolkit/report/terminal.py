@@ -77,20 +77,21 @@ def summary_table(report: AuditReport) -> Table:
     table = Table(
         title=f"pre-opening audit (M8): {len(report.hosts)} hosts, {report.duration_s:.1f} s"
     )
-    for column in ("host", "platform", "verdict", *[s.value for s in Status], "blocking"):
-        table.add_column(column, justify="right" if column in {s.value for s in Status} else "left")
+    columns = ("host", "platform", "verdict", *(s.value for s in Status), "blocking")
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="right" if i >= 3 else "left")
     for h in report.hosts:
         counts = [sum(1 for r in h.results if r.status is s) for s in Status]
         verdict = "[bold green]GO[/]" if h.verdict == "go" else "[bold red]NO-GO[/]"
         if not h.reachable:
             verdict = "[bold red]unreachable[/]"
-        blocking = ", ".join(r.control for r in h.results if r.blocking)
+        blocking = sum(1 for r in h.results if r.blocking)
         table.add_row(
             h.host,
             ", ".join(h.platforms),
             verdict,
             *[f"[{STYLE[s]}]{n}[/]" if n else "-" for s, n in zip(Status, counts, strict=True)],
-            blocking or "-",
+            f"[bold red]{blocking}[/]" if blocking else "-",
         )
     return table
 
