@@ -22,6 +22,7 @@ from toolkit.adapters.ansible import load_inventory
 from toolkit.adapters.podman import Podman
 from toolkit.errors import InvalidInputError, Problem, ToolkitError
 from toolkit.lab import keys
+from toolkit.lab.hostlimits import ensure_inotify_instances
 from toolkit.lab.image import ADMIN_USER, RELEASES, apt_cache, build_image, image_ref
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 LAB_LABEL = "io.telework.lab"
 HOST_LABEL = "io.telework.host"
 STATE_LABEL = "io.telework.state"
+#: Capabilities every lab host gets beyond podman's defaults: NET_ADMIN for nftables in
+#: the container's own namespace; DAC_READ_SEARCH and AUDIT_WRITE because AIDE's checks
+#: run as _aide with them (neither changes the host). Never AUDIT_CONTROL (LAB facts).
+CAPABILITIES = ("NET_ADMIN", "DAC_READ_SEARCH", "AUDIT_WRITE")
 #: Groups whose hosts run WireGuard and need the TUN device (wireguard-go, LAB.md).
 TUN_GROUPS = frozenset({"vpn_gateways", "laptops"})
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -151,7 +156,7 @@ def _create(podman: Podman, lab: Lab, host: LabHost) -> None:
         "--publish",
         f"127.0.0.1:{host.port}:22",
         "--cap-add",
-        "NET_ADMIN",
+        ",".join(CAPABILITIES),
         "--systemd",
         "always",
         "--stop-timeout",
@@ -239,6 +244,7 @@ def status(lab: Lab) -> list[HostStatus]:
 def up(lab: Lab, step: Callable[[str], None] = lambda _msg: None) -> list[HostStatus]:
     """Start every host of the lab; what already runs is left as it is."""
     podman = Podman()
+    ensure_inotify_instances()
     for release in sorted({h.release for h in lab.hosts}):
         step(f"image for Debian {release}")
         build_image(release, step=step)
