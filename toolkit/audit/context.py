@@ -98,13 +98,15 @@ class Context:
             self.evidence.append(Evidence(full, seen or "(no output)"))
         return cached
 
-    def output(self, command: str, *, sudo: bool = False, grep: str | None = None) -> str:
+    def output(
+        self, command: str, *, sudo: bool = False, grep: str | None = None, record: bool = True
+    ) -> str:
         """stdout of a command that must succeed (ControlError otherwise)."""
-        res = self.run(command, sudo=sudo, grep=grep)
+        res = self.run(command, sudo=sudo, grep=grep, record=record)
         if res.rc != 0:
-            raise ControlError(
-                f"`{res.command}` exited {res.rc}: {(res.stderr or res.stdout).strip()[:300]}"
-            )
+            # an unrecorded output (e.g. password hashes) stays out of the message too
+            detail = res.stderr.strip() or (res.stdout.strip() if record else "")
+            raise ControlError(f"`{res.command}` exited {res.rc}: {detail[:300]}")
         return res.stdout
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
