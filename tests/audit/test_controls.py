@@ -381,3 +381,27 @@ def test_the_same_command_runs_once_per_host_but_is_evidence_for_each_control(
     IMPL["LNX-03"].check(ctx, params(catalogue, "LNX-03"))
     assert ctx.host.commands == ["sudo -n /bin/sh -c 'sshd -T'"]  # type: ignore[union-attr]
     assert ctx.evidence
+
+
+def test_lnx07_another_tools_accepting_input_chain_does_not_undo_the_default_drop(
+    catalogue: Catalogue,
+) -> None:
+    # nftables: a packet must be accepted by every input base chain (fail2ban's included)
+    with_f2b = NFT_DROP.replace(
+        "]}",
+        ', {"chain": {"family": "inet", "table": "f2b-table", "name": "f2b-chain",'
+        ' "type": "filter", "hook": "input", "prio": -1, "policy": "accept"}}]}',
+    )
+    outcome = check(
+        catalogue,
+        "LNX-07",
+        {"nft -j list ruleset": with_f2b, "is-enabled nftables": "enabled\n"},
+    )
+    assert outcome.status is Status.PASS  # type: ignore[attr-defined]
+
+
+def test_lnx07_a_drop_policy_for_ipv4_only_fails_for_ipv6(catalogue: Catalogue) -> None:
+    ip_only = NFT_DROP.replace('"family": "inet", "table": "filter", "name": "input"',
+                               '"family": "ip", "table": "filter", "name": "input"')  # fmt: skip
+    outcome = check(catalogue, "LNX-07", {"nft -j list ruleset": ip_only})
+    assert outcome.summary == "no input chain with policy drop for ip6"  # type: ignore[attr-defined]

@@ -346,7 +346,11 @@ def listening_sockets(ctx: Context, p: Params) -> Outcome:
 
 @control("LNX-07")
 def host_firewall(ctx: Context, p: Params) -> Outcome:
-    """An nftables input chain drops by default (IPv4 and IPv6), and is restored at boot."""
+    """An nftables input chain drops by default (IPv4 and IPv6), and is restored at boot.
+
+    A packet must be accepted by every base chain of the input hook, so one chain with
+    policy drop is enough; other tools' chains with policy accept (fail2ban) do not
+    weaken it."""
     res = ctx.run("nft -j list ruleset", sudo=True, record=False)
     if res.rc == 127 or "not found" in res.stderr:
         ctx.note(res.command, res.stderr)
@@ -371,25 +375,15 @@ def host_firewall(ctx: Context, p: Params) -> Outcome:
     for chain in chains:
         if chain.get("policy") == "drop":
             covered |= {"ip", "ip6"} if chain["family"] == "inet" else {chain["family"]}
-    accepting = [
-        f"{c['family']} {c['table']} {c['name']}"
-        for c in chains
-        if c.get("policy", "accept") != "drop"
-    ]
-    problems = []
     missing = sorted({"ip", "ip6"} - covered)
     if missing:
-        problems.append(f"no input chain with policy drop for {', '.join(missing)}")
-    if accepting and not p["allow_accepting_input_chains"]:
-        problems.append(f"input chains with policy accept: {', '.join(accepting)}")
-    warnings = []
-    if not problems:
-        boot = ctx.run("systemctl is-enabled nftables.service").stdout.strip()
-        if boot != "enabled":
-            warnings.append(
-                f"nftables.service is {boot or 'missing'}: rules are not restored at boot"
-            )
-    return Outcome.of(problems, "inbound traffic is dropped by default", warnings=warnings)
+        return Outcome.failed(f"no input chain with policy drop for {', '.join(missing)}")
+    boot = ctx.run("systemctl is-enabled nftables.service").stdout.strip()
+    if boot != "enabled":
+        return Outcome.warned(
+            f"nftables.service is {boot or 'missing'}: rules are not restored at boot"
+        )
+    return Outcome.passed("inbound traffic is dropped by default")
 
 
 # --- LNX-08 time ---------------------------------------------------------------------------
