@@ -194,3 +194,12 @@ def test_audit_of_an_inventory_without_servers_says_there_is_nothing_to_audit(
     result = CliRunner().invoke(cli, ["audit", "-i", str(env_dir)])
     assert result.exit_code == 2
     assert "not audited (no profile for their groups): localhost" in result.stderr
+
+
+def test_toolkit_help_lists_audit_and_its_exit_codes() -> None:
+    assert "  audit " in CliRunner().invoke(cli, ["--help"]).output
+    result = CliRunner().invoke(cli, ["audit", "--help"])
+    assert result.exit_code == 0
+    assert "Exits 0 when no unwaived failure or error at or above --fail-on, 3" in " ".join(
+        result.output.split()
+    )
