@@ -25,7 +25,9 @@ SCENARIOS = sorted(REPO.glob("roles/*/molecule/*/molecule.yml"))
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: f"{p.parts[-4]}-{p.parts[-2]}")
 def test_role_scenario_converges_idempotently_and_verifies(scenario: Path) -> None:
     role_dir, name = scenario.parents[2], scenario.parent.name
-    releases = {"bookworm"} | ({"trixie"} if "telework-debian:13" in scenario.read_text() else set())
+    releases = {"bookworm"} | (
+        {"trixie"} if "telework-debian:13" in scenario.read_text() else set()
+    )
     ensure_inotify_instances()
     for release in sorted(releases):
         build_image(release)
@@ -39,7 +41,14 @@ def test_role_scenario_converges_idempotently_and_verifies(scenario: Path) -> No
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{role_dir.name}-{name}.log"
     with log.open("w") as out:
-        proc = subprocess.run(["molecule", "test", "-s", name], cwd=role_dir, env=env,
-                              stdout=out, stderr=subprocess.STDOUT, timeout=2400, check=False)
+        proc = subprocess.run(
+            ["molecule", "test", "-s", name],
+            cwd=role_dir,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=2400,
+            check=False,
+        )
     tail = "\n".join(log.read_text(errors="replace").splitlines()[-60:])
     assert proc.returncode == 0, f"molecule test of {role_dir.name}/{name} failed ({log}):\n{tail}"

@@ -36,6 +36,9 @@ class Endpoint:
     user: str | None = None
     key_file: Path | None = None
     known_hosts: Path = field(default_factory=lambda: Path.home() / ".ssh" / "known_hosts")
+    #: File holding the account's sudo password (the inventory's audit_become_password_file);
+    #: without it sudo must not ask for one (``sudo -n``).
+    become_password_file: Path | None = None
 
     def __str__(self) -> str:
         user = f"{self.user}@" if self.user else ""
@@ -126,19 +129,33 @@ def connect(endpoint: Endpoint, *, timeout: float, accept_new: bool = False) -> 
     return client
 
 
+def sudo_prefix(become_password: str | None) -> str:
+    """``sudo`` that never prompts: with no password, ``-n``; with one, read from stdin."""
+    return "sudo -S -p ''" if become_password is not None else "sudo -n"
+
+
 class _Backend(ParamikoBackend):  # type: ignore[misc]
     """testinfra's paramiko backend over an already connected, checked client; commands
-    time out; ``sudo`` never prompts (``sudo -n``)."""
+    time out; ``sudo`` never prompts: ``sudo -n``, or ``sudo -S`` fed the account's
+    password on stdin when one is given (it never appears in a command line)."""
 
-    def __init__(self, client: paramiko.SSHClient, name: str, command_timeout: float) -> None:
+    def __init__(
+        self,
+        client: paramiko.SSHClient,
+        name: str,
+        command_timeout: float,
+        become_password: str | None = None,
+    ) -> None:
         super().__init__(f"paramiko://{name}", timeout=int(command_timeout))
         self.__dict__["client"] = client  # testinfra's cached_property, filled in advance
         self.command_timeout = command_timeout
+        self.become_password = become_password
+        self.sudo = sudo_prefix(become_password)
 
     def get_sudo_command(self, command: str, sudo_user: str | None) -> str:
         if sudo_user is None:
-            return str(self.quote("sudo -n /bin/sh -c %s", command))
-        return str(self.quote("sudo -n -u %s /bin/sh -c %s", sudo_user, command))
+            return f"{self.sudo} {self.quote('/bin/sh -c %s', command)}"
+        return f"{self.sudo} {self.quote('-u %s /bin/sh -c %s', sudo_user, command)}"
 
     def _exec_command(self, command: bytes) -> tuple[int, bytes, bytes]:
         transport = self.client.get_transport()
@@ -148,6 +165,9 @@ class _Backend(ParamikoBackend):  # type: ignore[misc]
         try:
             chan.settimeout(self.command_timeout)
             chan.exec_command(command)
+            if self.become_password is not None and command.startswith(b"sudo -S "):
+                chan.sendall(self.become_password.encode() + b"\n")
+                chan.shutdown_write()
             stdout = chan.makefile("rb").read()
             stderr = chan.makefile_stderr("rb").read()
             return chan.recv_exit_status(), stdout, stderr
@@ -155,9 +175,14 @@ class _Backend(ParamikoBackend):  # type: ignore[misc]
             chan.close()
 
 
-def testinfra_host(client: paramiko.SSHClient, name: str, command_timeout: float) -> Host:
+def testinfra_host(
+    client: paramiko.SSHClient,
+    name: str,
+    command_timeout: float,
+    become_password: str | None,
+) -> Host:
     """testinfra's Host API (file, package, service, run, ...) over ``client``."""
-    backend = _Backend(client, name, command_timeout)
+    backend = _Backend(client, name, command_timeout, become_password)
     host = Host(backend)
     backend.set_host(host)
     return host

@@ -18,7 +18,9 @@ T = TypeVar("T")
 
 EXCERPT_LINES = 20
 EXCERPT_CHARS = 2000
-_SUDO_REFUSED = re.compile(r"sudo: (a password is required|.*not allowed|.*may not run)")
+_SUDO_REFUSED = re.compile(
+    r"sudo: (a password is required|.*not allowed|.*may not run|\d+ incorrect password)"
+)
 
 
 def excerpt(text: str, grep: str | None = None) -> str:
@@ -58,6 +60,8 @@ class Context:
     ca_file: str = ""
     host: Host | None = None
     ssh_error: str | None = None
+    #: How root commands are run: ``sudo -n``, or ``sudo -S`` with the password on stdin.
+    sudo: str = "sudo -n"
     evidence: list[Evidence] = field(default_factory=list)
     _commands: dict[str, Result] = field(default_factory=dict)
     _memo: dict[str, Any] = field(default_factory=dict)
@@ -70,13 +74,13 @@ class Context:
     def run(
         self, command: str, *, sudo: bool = False, grep: str | None = None, record: bool = True
     ) -> Result:
-        """Run a shell command on the host (as root with ``sudo -n`` when ``sudo``); the
+        """Run a shell command on the host (as root through sudo when ``sudo``); the
         same command runs once per host. Its output goes into the evidence (only the lines
         matching ``grep`` when given). Raises ControlError when there is no SSH session,
         no answer in time, or sudo is refused."""
         if self.host is None:
             raise ControlError(f"not reachable over SSH: {self.ssh_error}")
-        full = f"sudo -n /bin/sh -c {shlex.quote(command)}" if sudo else command
+        full = f"{self.sudo} /bin/sh -c {shlex.quote(command)}" if sudo else command
         with self._lock:
             cached = self._commands.get(full)
         if cached is None:
@@ -90,7 +94,7 @@ class Context:
             with self._lock:
                 self._commands[full] = cached
         if sudo and cached.rc != 0 and _SUDO_REFUSED.search(cached.stderr):
-            raise ControlError(f"needs root and `sudo -n` was refused: {cached.stderr.strip()}")
+            raise ControlError(f"needs root and sudo was refused: {cached.stderr.strip()}")
         if record:
             seen = excerpt(cached.stdout, grep) if cached.stdout else ""
             if cached.rc != 0:

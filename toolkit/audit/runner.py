@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import paramiko
 
-from toolkit.adapters.ssh import HostKeyError, connect, testinfra_host
+from toolkit.adapters.ssh import HostKeyError, connect, sudo_prefix, testinfra_host
 from toolkit.audit.catalogue import Severity
 from toolkit.audit.context import Context
 from toolkit.audit.registry import ControlError, Implementation, Outcome, Status
@@ -85,6 +86,16 @@ def _run_with_timeout(
     return outcome
 
 
+def _become_password(path: Path | None) -> str | None:
+    """The sudo password kept in ``path`` (first line), or None without a file."""
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, IndexError) as exc:
+        raise ConnectionError(f"cannot read the sudo password file {path}: {exc}") from exc
+
+
 def audit_host(
     plan: HostPlan,
     impls: Mapping[str, Implementation],
@@ -114,8 +125,10 @@ def audit_host(
     client: paramiko.SSHClient | None = None
     if any(impls[p.control.id].needs_ssh for p in plan.controls):
         try:
+            password = _become_password(plan.endpoint.become_password_file)
             client = connect(plan.endpoint, timeout=limits.connect, accept_new=accept_new_host_keys)
-            ctx.host = testinfra_host(client, plan.name, limits.command)
+            ctx.host = testinfra_host(client, plan.name, limits.command, password)
+            ctx.sudo = sudo_prefix(password)
         except (HostKeyError, ConnectionError) as exc:
             ctx.ssh_error = f"{plan.endpoint}: {exc}"
         except (OSError, paramiko.SSHException, EOFError) as exc:

@@ -101,6 +101,7 @@ def endpoint_of(host: InventoryHost, inventory: Path) -> Endpoint:
             if opt.lower() == "userknownhostsfile" and value.strip():
                 known_hosts = Path(value.strip().split()[0]).expanduser()
     key = var("ansible_ssh_private_key_file") or var("ansible_private_key_file")
+    password_file = var("audit_become_password_file")
     try:
         port = int(v.get("ansible_port", 22))
     except (TypeError, ValueError) as exc:
@@ -113,6 +114,7 @@ def endpoint_of(host: InventoryHost, inventory: Path) -> Endpoint:
         user=var("ansible_user"),
         key_file=Path(key).expanduser() if key else None,
         known_hosts=known_hosts,
+        become_password_file=Path(password_file).expanduser() if password_file else None,
     )
 
 

@@ -67,10 +67,6 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin no
 """
-SUDOERS = f"""\
-# telework lab: Ansible becomes root through this account (no password is known).
-{ADMIN_USER} ALL=(ALL:ALL) NOPASSWD: ALL
-"""
 UPGRADE_SCRIPT = """\
 set -eu
 export DEBIAN_FRONTEND=noninteractive
@@ -101,9 +97,8 @@ class Recipe:
     packages: tuple[str, ...] = PACKAGES
     masked: tuple[str, ...] = MASKED_UNITS
     sshd: str = SSHD_LAB_CONF
-    sudoers: str = SUDOERS
     upgrade: str = UPGRADE_SCRIPT
-    revision: int = 2
+    revision: int = 3
 
     @property
     def digest(self) -> str:
@@ -139,6 +134,7 @@ def _configure_rootfs(root: Path, recipe: Recipe) -> None:
     (root / "var/lib/dbus/machine-id").unlink(missing_ok=True)
     (root / "etc/hostname").unlink(missing_ok=True)
     run(["systemctl", f"--root={root}", "mask", *recipe.masked])
+    # sudo with a password that `toolkit lab up` sets per lab: no blanket NOPASSWD (LNX-11)
     run(
         [
             "chroot",
@@ -149,6 +145,8 @@ def _configure_rootfs(root: Path, recipe: Recipe) -> None:
             "/bin/bash",
             "--uid",
             str(ADMIN_UID),
+            "--groups",
+            "sudo",
             "--password",
             "*",
             ADMIN_USER,
@@ -157,9 +155,6 @@ def _configure_rootfs(root: Path, recipe: Recipe) -> None:
     ssh_dir = root / "home" / ADMIN_USER / ".ssh"
     ssh_dir.mkdir(mode=0o700)
     os.chown(ssh_dir, ADMIN_UID, ADMIN_UID)
-    sudoers = root / "etc/sudoers.d/90-lab-admin"
-    sudoers.write_text(recipe.sudoers)
-    sudoers.chmod(0o440)
     (root / "etc/ssh/sshd_config.d").mkdir(parents=True, exist_ok=True)
     (root / "etc/ssh/sshd_config.d/00-lab.conf").write_text(recipe.sshd)
     for key in (root / "etc/ssh").glob("ssh_host_*"):

@@ -3,6 +3,7 @@ the lab's own known_hosts so every SSH connection is checked strictly."""
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 from toolkit.adapters.process import run
@@ -39,4 +40,15 @@ def write_known_hosts(state: Path, entries: dict[str, int]) -> Path:
     path = known_hosts_file(state)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def admin_password(state: Path) -> Path:
+    """File holding the lab admin's sudo password (random, made on first use, 0600).
+    Ansible reads it as ansible_become_password, the audit as its sudo password."""
+    path = state / "admin-password"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(18) + "\n")
     return path

@@ -268,6 +268,7 @@ def up(lab: Lab, step: Callable[[str], None] = lambda _msg: None) -> list[HostSt
         if name not in wanted:
             step(f"removing {stale['Names'][0]} (no longer in the inventory)")
             podman("rm", "--force", "--time", "5", stale["Id"])
+    password = keys.admin_password(lab.state).read_text().strip()
     for host in lab.hosts:
         info = existing.get(host.name)
         if info is None:
@@ -276,6 +277,15 @@ def up(lab: Lab, step: Callable[[str], None] = lambda _msg: None) -> list[HostSt
         if info is None or info.get("State") != "running":
             step(f"starting {host.container}")
             podman("start", host.container)
+        if info is None:
+            # the admin's sudo password, never on a command line
+            podman(
+                "exec",
+                "-i",
+                host.container,
+                "chpasswd",
+                input_bytes=f"{ADMIN_USER}:{password}\n".encode(),
+            )
     step("waiting for sshd on every host")
     deadline = time.monotonic() + SSH_WAIT
     with ThreadPoolExecutor(max_workers=8) as pool:
