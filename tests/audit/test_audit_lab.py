@@ -266,7 +266,7 @@ def test_lnx03_names_password_and_root_login_with_sshd_and_wire_evidence(
     assert "PasswordAuthentication yes" in found["summary"]
     assert "the server offers password authentication" in found["summary"]
     probes = [e["probe"] for e in found["evidence"]]
-    assert "sudo -n /bin/sh -c 'sshd -T'" in probes
+    assert "sudo -S -p '' /bin/sh -c 'sshd -T'" in probes  # the lab admin's password on stdin
     assert any(p.startswith("SSH 'none' authentication request") for p in probes)
     assert found["guide"] == ["A8", "A13"]
     assert found["blocking"] is True

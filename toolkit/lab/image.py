@@ -67,6 +67,25 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin no
 """
+#: Lab and test containers see the machine-wide apt cache through an overlay (their own
+#: lock and downloads on top, so installs never wait on each other) and give back what they
+#: downloaded through a second, writable mount of it, one atomic rename a package.
+APT_POOL = "/var/cache/telework-apt-pool"
+APT_POOL_HOOK = f"""\
+#!/bin/sh
+# telework lab: share the packages apt downloaded with the other lab and test containers.
+pool={APT_POOL}
+[ -d "$pool" ] && [ -w "$pool" ] || exit 0
+for deb in /var/cache/apt/archives/*.deb; do
+  [ -f "$deb" ] || continue
+  name=${{deb##*/}}
+  [ -e "$pool/$name" ] && continue
+  if cp "$deb" "$pool/.$name.$$"; then mv -f "$pool/.$name.$$" "$pool/$name"; fi
+  rm -f "$pool/.$name.$$"
+done
+exit 0
+"""
+APT_POOL_CONF = 'DPkg::Post-Invoke { "/usr/local/sbin/telework-apt-pool || true"; };\n'
 UPGRADE_SCRIPT = """\
 set -eu
 export DEBIAN_FRONTEND=noninteractive
@@ -98,7 +117,9 @@ class Recipe:
     masked: tuple[str, ...] = MASKED_UNITS
     sshd: str = SSHD_LAB_CONF
     upgrade: str = UPGRADE_SCRIPT
-    revision: int = 3
+    apt_pool_hook: str = APT_POOL_HOOK
+    apt_pool_conf: str = APT_POOL_CONF
+    revision: int = 4
 
     @property
     def digest(self) -> str:
@@ -118,10 +139,18 @@ def image_ref(release: str) -> str:
 
 
 def apt_cache(release: str) -> Path:
-    """Host folder mounted as /var/cache/apt/archives in every container of a release."""
+    """Host folder of the apt packages shared by every container of a release."""
     path = cache_dir() / "apt" / release
     (path / "partial").mkdir(parents=True, exist_ok=True)
     return path
+
+
+def apt_cache_volumes(release: str) -> list[str]:
+    """podman --volume values that share the apt cache with a container: an overlay at
+    /var/cache/apt/archives (reads shared, writes and lock its own) and the pool the
+    image's dpkg hook gives new packages back to."""
+    cache = apt_cache(release)
+    return [f"{cache}:/var/cache/apt/archives:O", f"{cache}:{APT_POOL}"]
 
 
 def _configure_rootfs(root: Path, recipe: Recipe) -> None:
@@ -159,6 +188,10 @@ def _configure_rootfs(root: Path, recipe: Recipe) -> None:
     (root / "etc/ssh/sshd_config.d/00-lab.conf").write_text(recipe.sshd)
     for key in (root / "etc/ssh").glob("ssh_host_*"):
         key.unlink()
+    hook = root / "usr/local/sbin/telework-apt-pool"
+    hook.write_text(recipe.apt_pool_hook)
+    hook.chmod(0o755)
+    (root / "etc/apt/apt.conf.d/90telework-apt-pool").write_text(recipe.apt_pool_conf)
     ping = root / "usr/bin/ping"
     if ping.exists() and shutil.which("setcap"):
         run(["setcap", "-r", str(ping)], check=False)  # podman drops NET_RAW

@@ -23,7 +23,7 @@ from toolkit.adapters.podman import Podman
 from toolkit.errors import InvalidInputError, Problem, ToolkitError
 from toolkit.lab import keys
 from toolkit.lab.hostlimits import ensure_inotify_instances
-from toolkit.lab.image import ADMIN_USER, RELEASES, apt_cache, build_image, image_ref
+from toolkit.lab.image import ADMIN_USER, RELEASES, apt_cache_volumes, build_image, image_ref
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +167,9 @@ def _create(podman: Podman, lab: Lab, host: LabHost) -> None:
         f"{HOST_LABEL}={host.name}",
         "--label",
         f"{STATE_LABEL}={lab.state}",
-        "--volume",
-        f"{apt_cache(host.release)}:/var/cache/apt/archives",
     ]
+    for volume in apt_cache_volumes(host.release):
+        args += ["--volume", volume]
     if host.needs_tun:
         args += ["--device", "/dev/net/tun"]
     podman(*args, image_ref(host.release), "/sbin/init")
