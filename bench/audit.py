@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import statistics
 import tempfile
 import time
@@ -39,17 +38,6 @@ from toolkit.paths import project_root
 LAB = "ttk-bench"
 
 
-def free_ports(count: int) -> list[int]:
-    socks = [socket.socket() for _ in range(count)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
 def _write(inv: Path, hosts: dict[str, dict[str, object]], group_vars: str) -> Path:
     (inv / "group_vars" / "all").mkdir(parents=True)
     (inv / "group_vars" / "all" / "vars.yml").write_text(group_vars)
@@ -61,7 +49,8 @@ def _write(inv: Path, hosts: dict[str, dict[str, object]], group_vars: str) -> P
 def make_lab(folder: Path, containers: int) -> Path:
     lab_vars = project_root() / "inventories" / "lab" / "group_vars" / "all" / "lab.yml"
     names: dict[str, dict[str, object]] = {
-        f"srv{i:03d}": {"ansible_port": p} for i, p in enumerate(free_ports(containers))
+        f"srv{i:03d}": {"ansible_port": p}
+        for i, p in enumerate(lab_ops.free_local_ports(containers))
     }
     text = lab_vars.read_text().replace("lab_name: telework-lab", f"lab_name: {LAB}")
     return _write(folder / "bench-lab", names, text)

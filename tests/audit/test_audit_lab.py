@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from tests.conftest import REPO
-from tests.integration.test_lab import _free_ports
 from toolkit.adapters.podman import Podman
 from toolkit.cli.main import cli
+from toolkit.lab.lab import free_local_ports
 
 pytestmark = pytest.mark.lab
 
@@ -154,7 +154,7 @@ def inventory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     (inv / "group_vars" / "all" / "audit.yml").write_text(
         "audit_params:\n  LNX-11: {nopasswd_allowed: [admin]}\naudit_ca_file: ca.pem\n"
     )
-    clean_port, weak_port, ghost_port = _free_ports(3)
+    clean_port, weak_port, ghost_port = free_local_ports(3)
     hosts = {
         "all": {
             "children": {

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,20 +19,9 @@ from toolkit.adapters.ansible import ansible_env, tool
 from toolkit.adapters.podman import Podman
 from toolkit.adapters.process import run
 from toolkit.cli.main import cli
-from toolkit.lab.lab import LAB_LABEL
+from toolkit.lab.lab import LAB_LABEL, free_local_ports
 
 pytestmark = pytest.mark.lab
-
-
-def _free_ports(count: int) -> list[int]:
-    socks = [socket.socket() for _ in range(count)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +30,7 @@ def lab_inventory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     shutil.copytree(REPO / "inventories" / "lab", inv, ignore=shutil.ignore_patterns(".lab"))
     hosts_file = inv / "hosts.yml"
     data = yaml.safe_load(hosts_file.read_text())
-    ports = iter(_free_ports(20))
+    ports = iter(free_local_ports(20))
 
     def renumber(group: dict[str, object]) -> None:
         for host_vars in (group.get("hosts") or {}).values():  # type: ignore[union-attr]

@@ -103,6 +103,18 @@ def _line_of_host(source: Path, name: str) -> int:
     return next((n for n, line in enumerate(lines, 1) if pattern.match(line)), 1)
 
 
+def free_local_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports free on 127.0.0.1 right now (for test and bench labs)."""
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def load_lab(inventory: Path) -> Lab:
     """Read the lab's hosts from its inventory; every problem names the inventory field."""
     hosts = load_inventory(inventory, with_roster=False)
