@@ -109,7 +109,7 @@ def run_playbook(
         try:
             proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
         except FileNotFoundError as exc:
-            raise ExternalCommandError("ansible-playbook not found (run `make setup`)") from exc
+            raise ExternalCommandError("ansible-playbook not found (run `./run setup`)") from exc
         pending = ""
 
         def drain() -> None:

@@ -30,34 +30,18 @@ def run(
     """
     log.debug("run: %s", shlex.join(argv))
     try:
-        if input_bytes is not None:
-            raw = subprocess.run(
-                list(argv),
-                input=input_bytes,
-                capture_output=True,
-                timeout=timeout,
-                env=dict(env) if env is not None else None,
-                cwd=cwd,
-                check=False,
-            )
-            proc = subprocess.CompletedProcess(
-                raw.args,
-                raw.returncode,
-                raw.stdout.decode(errors="replace"),
-                raw.stderr.decode(errors="replace"),
-            )
-        else:
-            proc = subprocess.run(
-                list(argv),
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                env=dict(env) if env is not None else None,
-                cwd=cwd,
-                check=False,
-            )
+        proc = subprocess.run(
+            list(argv),
+            input=input_bytes.decode() if input_bytes is not None else None,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            check=False,
+        )
     except FileNotFoundError as exc:
-        raise ExternalCommandError(f"{argv[0]}: command not found (run `make setup`)") from exc
+        raise ExternalCommandError(f"{argv[0]}: command not found (run `./run setup`)") from exc
     except subprocess.TimeoutExpired as exc:
         raise ExternalCommandError(f"{shlex.join(argv)}: no answer after {timeout:.0f} s") from exc
     if check and proc.returncode != 0:
