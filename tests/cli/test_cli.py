@@ -157,3 +157,77 @@ def test_lab_status_of_a_lab_not_started_shows_absent_hosts_and_exits_5(
             "release": "bookworm",
         }
     ]
+
+
+@pytest.fixture
+def playbook_runs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, object]]]:
+    """Playbooks the command would run, recorded instead of run."""
+    runs: list[tuple[str, dict[str, object]]] = []
+
+    def record(inventory: Path, playbook: str, **kwargs: object) -> None:
+        runs.append((playbook, kwargs))
+
+    monkeypatch.setattr("toolkit.cli.roster.run_with_progress", record)
+    return runs
+
+
+def test_c5_roster_revoke_edits_the_roster_lists_equipment_and_applies_it_at_once(
+    runner: CliRunner, env_dir: Path, playbook_runs: list[tuple[str, dict[str, object]]]
+) -> None:
+    result = runner.invoke(
+        cli, ["roster", "revoke", "-i", str(env_dir), "a2", "--reason", "Fin de mission"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "a2 (Youssef Idrissi) revoked" in result.output
+    assert "E27 equipment to return: laptop:lt-2, phone:ph-2" in result.output
+    assert ",staff finance,revoked" in (env_dir / "roster.csv").read_text(encoding="utf-8")
+    assert [p for p, _ in playbook_runs] == ["playbooks/roster_sync.yml"]
+
+
+def test_c5_roster_revoke_with_no_sync_only_edits_the_roster(
+    runner: CliRunner, env_dir: Path, playbook_runs: list[tuple[str, dict[str, object]]]
+) -> None:
+    result = runner.invoke(
+        cli, ["roster", "revoke", "-i", str(env_dir), "a1", "--reason", "x", "--no-sync"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "run `toolkit roster sync`" in result.output
+    assert playbook_runs == []
+
+
+def test_roster_revoke_of_an_unknown_id_exits_4_and_applies_nothing(
+    runner: CliRunner, env_dir: Path, playbook_runs: list[tuple[str, dict[str, object]]]
+) -> None:
+    before = (env_dir / "roster.csv").read_bytes()
+    result = runner.invoke(cli, ["roster", "revoke", "-i", str(env_dir), "nobody", "--reason", "x"])
+    assert result.exit_code == ExitCode.INVALID_INPUT
+    assert "roster.csv:1: id: no teleworker 'nobody' in the roster" in result.output
+    assert (env_dir / "roster.csv").read_bytes() == before
+    assert playbook_runs == []
+
+
+def test_roster_revoke_without_a_reason_is_a_usage_error(runner: CliRunner, env_dir: Path) -> None:
+    result = runner.invoke(cli, ["roster", "revoke", "-i", str(env_dir), "a1"])
+    assert result.exit_code == ExitCode.USAGE
+    assert "--reason" in result.output
+
+
+def test_roster_sync_validates_the_roster_before_running_anything(
+    runner: CliRunner, env_dir: Path, playbook_runs: list[tuple[str, dict[str, object]]]
+) -> None:
+    roster = env_dir / "roster.csv"
+    roster.write_text(roster.read_text(encoding="utf-8").replace(",dsi,", ",nowhere,", 1))
+    result = runner.invoke(cli, ["roster", "sync", "-i", str(env_dir)])
+    assert result.exit_code == ExitCode.INVALID_INPUT
+    assert "unit: unknown unit 'nowhere'" in result.output
+    assert playbook_runs == []
+
+
+def test_roster_sync_runs_the_sync_playbook_with_check_and_diff(
+    runner: CliRunner, env_dir: Path, playbook_runs: list[tuple[str, dict[str, object]]]
+) -> None:
+    result = runner.invoke(cli, ["roster", "sync", "-i", str(env_dir), "--check", "--diff"])
+    assert result.exit_code == 0, result.output
+    assert playbook_runs == [
+        ("playbooks/roster_sync.yml", {"check": True, "diff": True, "what": "roster sync"})
+    ]

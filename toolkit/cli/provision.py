@@ -33,21 +33,17 @@ def summary_table(result: RunResult) -> Table:
     return table
 
 
-@click.command()
-@inventory_options
-@click.option(
-    "--playbook",
-    default="playbooks/site.yml",
-    show_default=True,
-    help="Playbook to run, relative to the checkout.",
-)
-@click.option("--limit", help="Only these hosts or groups (Ansible pattern).")
-@click.option("--check", is_flag=True, help="Dry run: report what would change.")
-@click.option("--diff", is_flag=True, help="Show the changes made to files.")
-def provision(inventory: Path, playbook: str, limit: str | None, check: bool, diff: bool) -> None:
-    """Provision the platform (ansible-playbook playbooks/site.yml) with progress.
-
-    Exits 1 when a task failed, 5 when a host could not be reached."""
+def run_with_progress(
+    inventory: Path,
+    playbook: str,
+    *,
+    limit: str | None = None,
+    check: bool = False,
+    diff: bool = False,
+    what: str = "provisioning",
+) -> RunResult:
+    """Run a playbook with a progress bar and a per-host summary; raise ToolkitError
+    (exit 5 when a host was unreachable, 1 when a task failed)."""
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -89,4 +85,23 @@ def provision(inventory: Path, playbook: str, limit: str | None, check: bool, di
         )
     if result.returncode != 0:
         failed = ", ".join(result.failed) or f"ansible-playbook exited {result.returncode}"
-        raise ToolkitError(f"provisioning failed: {failed} (see the log above)")
+        raise ToolkitError(f"{what} failed: {failed} (see the log above)")
+    return result
+
+
+@click.command()
+@inventory_options
+@click.option(
+    "--playbook",
+    default="playbooks/site.yml",
+    show_default=True,
+    help="Playbook to run, relative to the checkout.",
+)
+@click.option("--limit", help="Only these hosts or groups (Ansible pattern).")
+@click.option("--check", is_flag=True, help="Dry run: report what would change.")
+@click.option("--diff", is_flag=True, help="Show the changes made to files.")
+def provision(inventory: Path, playbook: str, limit: str | None, check: bool, diff: bool) -> None:
+    """Provision the platform (ansible-playbook playbooks/site.yml) with progress.
+
+    Exits 1 when a task failed, 5 when a host could not be reached."""
+    run_with_progress(inventory, playbook, limit=limit, check=check, diff=diff)

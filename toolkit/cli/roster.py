@@ -10,10 +10,12 @@ import click
 from rich.table import Table
 
 from toolkit.cli.common import err, inventory_options, out, print_problems
+from toolkit.cli.provision import run_with_progress
 from toolkit.exitcodes import ExitCode
 from toolkit.roster import load_environment_roster, load_reference, load_roster
 from toolkit.roster.onsite import week_counts
 from toolkit.roster.parse import ROSTER_FILE
+from toolkit.roster.revoke import revoke as revoke_teleworker
 
 
 @click.group()
@@ -107,3 +109,54 @@ def check(inventory: Path, week_of: datetime | None, as_json: bool) -> None:
         )
     if short:
         raise click.exceptions.Exit(int(ExitCode.CHECK_FAILED))
+
+
+SYNC_PLAYBOOK = "playbooks/roster_sync.yml"
+
+
+@roster.command()
+@inventory_options
+@click.option("--check", is_flag=True, help="Dry run: report what would change.")
+@click.option("--diff", is_flag=True, help="Show each entry that changes.")
+def sync(inventory: Path, check: bool, diff: bool) -> None:
+    """Apply the roster to every platform that reads it (the directory: new, changed
+    and revoked accounts; C5, E27, A13).
+
+    The roster is validated first: nothing is applied when it has an error (exit 4).
+    New users' initial passwords are written one file each (mode 0600) under the
+    inventory's .credentials/directory/."""
+    loaded = load_environment_roster(inventory)
+    print_problems(list(loaded.warnings), err)
+    run_with_progress(inventory, SYNC_PLAYBOOK, check=check, diff=diff, what="roster sync")
+
+
+@roster.command()
+@inventory_options
+@click.argument("ident", metavar="ID")
+@click.option("--reason", required=True, help="Why telework ends (kept in the roster journal).")
+@click.option(
+    "--no-sync", is_flag=True, help="Only edit the roster; apply it later with `roster sync`."
+)
+def revoke(inventory: Path, ident: str, reason: str, no_sync: bool) -> None:
+    """End teleworker ID's telework (C5): mark the row revoked in roster.csv, journal
+    the reason in roster-journal.csv, list the equipment to return (E27), then disable
+    the account on every platform at once (`roster sync`)."""
+    done = revoke_teleworker(inventory / ROSTER_FILE, load_reference(inventory), ident, reason)
+    if done.already_revoked:
+        out.print(f"{done.id} ({done.name}) was already revoked in the roster", markup=False)
+    else:
+        out.print(
+            f"{done.id} ({done.name}) revoked in {inventory / ROSTER_FILE}; "
+            f"reason journaled in {done.journal}",
+            markup=False,
+        )
+    if done.equipment:
+        out.print(
+            "E27 equipment to return: " + ", ".join(str(d) for d in done.equipment),
+            style="yellow",
+            markup=False,
+        )
+    if no_sync:
+        out.print("not applied yet: run `toolkit roster sync`", markup=False)
+        return
+    run_with_progress(inventory, SYNC_PLAYBOOK, what="roster sync")

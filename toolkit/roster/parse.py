@@ -94,7 +94,7 @@ def _parse_devices(value: str) -> tuple[Device, ...]:
     return tuple(devices)
 
 
-def _decode(path: Path, raw: bytes) -> str:
+def decode_text(path: Path, raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -111,18 +111,18 @@ def _decode(path: Path, raw: bytes) -> str:
         ) from exc
 
 
-def _sniff_delimiter(text: str) -> str:
+def sniff_delimiter(text: str) -> str:
     header = next((ln for ln in text.splitlines() if ln.strip()), "")
     known = set(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
 
     def hits(delim: str) -> int:
         cells = next(csv.reader([header], delimiter=delim), [])
-        return sum(_column_name(c) in known for c in cells)
+        return sum(column_name(c) in known for c in cells)
 
     return max((",", ";", "\t"), key=hits)
 
 
-def _column_name(cell: str) -> str:
+def column_name(cell: str) -> str:
     return re.sub(r"[\s-]+", "_", cell.strip().lower())
 
 
@@ -320,7 +320,7 @@ def parse_roster(
     """Parse roster text; returns the rows that parsed and every problem found."""
     today = today or date.today()
     problems: list[Problem] = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
     header: list[str] | None = None
     rows: list[Teleworker] = []
     last_line = 0
@@ -329,7 +329,7 @@ def parse_roster(
         if not any(c.strip() for c in cells):
             continue
         if header is None:
-            header = [_column_name(c) for c in cells]
+            header = [column_name(c) for c in cells]
             missing = [c for c in REQUIRED_COLUMNS if c not in header]
             for col in missing:
                 problems.append(Problem(file, line, col, "required column is missing"))
@@ -376,7 +376,7 @@ def load_roster(path: Path, ref: Reference, *, today: date | None = None) -> Ros
         raise InvalidInputError(
             [Problem(str(path), 1, "-", f"cannot read: {exc.strerror}")]
         ) from exc
-    rows, problems = parse_roster(_decode(path, raw), str(path), ref, today=today)
+    rows, problems = parse_roster(decode_text(path, raw), str(path), ref, today=today)
     if any(p.severity is Severity.ERROR for p in problems):
         raise InvalidInputError(problems)
     return Roster(path, ref, tuple(rows), tuple(sorted(problems)))

@@ -11,15 +11,38 @@ import shlex
 import subprocess
 import sys
 
-FIELDS = {"arch", "auid", "euid", "uid", "gid", "egid", "exit", "success", "path", "dir",
-          "perm", "key", "pid", "ppid", "exe", "subj_type", "obj_type", "filetype"}
+FIELDS = {
+    "arch",
+    "auid",
+    "euid",
+    "uid",
+    "gid",
+    "egid",
+    "exit",
+    "success",
+    "path",
+    "dir",
+    "perm",
+    "key",
+    "pid",
+    "ppid",
+    "exe",
+    "subj_type",
+    "obj_type",
+    "filetype",
+}
 LISTS = {"always,exit", "exit,always", "never,exit", "always,task", "never,task"}
 
 
 def syscall_known(name, arch):
     machine = "x86_64" if arch == "b64" else "i386"
-    out = subprocess.run(["ausyscall", machine, name, "--exact"], capture_output=True,
-                         text=True, check=False, timeout=10)
+    out = subprocess.run(
+        ["ausyscall", machine, name, "--exact"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=10,
+    )
     return out.returncode == 0 and out.stdout.strip().isdigit()
 
 
@@ -30,7 +53,19 @@ def check(line):
     syscalls = []
     it = iter(tokens)
     for token in it:
-        if token in ("-w", "-p", "-k", "-a", "-F", "-S", "-e", "-D", "-b", "-f", "--backlog_wait_time"):
+        if token in (
+            "-w",
+            "-p",
+            "-k",
+            "-a",
+            "-F",
+            "-S",
+            "-e",
+            "-D",
+            "-b",
+            "-f",
+            "--backlog_wait_time",
+        ):
             value = next(it, None)
             if value is None:
                 return f"{token} without a value"
