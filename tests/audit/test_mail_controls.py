@@ -23,7 +23,12 @@ DOMAIN = "lab.telework.test"
 
 def dkim_record(bits: int, extra: str = "") -> str:
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits).public_key()
-    p = "p=" + base64.b64encode(key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)).decode()
+    p = (
+        "p="
+        + base64.b64encode(
+            key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        ).decode()
+    )
     chunks = " ".join(f'"{p[i : i + 200]}"' for i in range(0, len(p), 200))
     return f'telework._domainkey IN TXT ( "v=DKIM1; k=rsa;{extra} " {chunks} )'
 
@@ -47,19 +52,28 @@ def zone(tmp_path: Path, **changes: str) -> str:
 
 def run(catalogue: Catalogue, cid: str, zone_file: str = "", **over: Any) -> Outcome:
     ctx = fake_context({}, server_name="mail.lab.telework.test")
-    p = params(catalogue, cid, **({"domain": DOMAIN, "zone_file": zone_file} if zone_file else {}), **over)
+    p = params(
+        catalogue, cid, **({"domain": DOMAIN, "zone_file": zone_file} if zone_file else {}), **over
+    )
     return IMPL[cid].check(ctx, p)
 
 
-def test_the_records_the_role_writes_pass_mail_01_to_03_and_05(catalogue: Catalogue, tmp_path: Path) -> None:
+def test_the_records_the_role_writes_pass_mail_01_to_03_and_05(
+    catalogue: Catalogue, tmp_path: Path
+) -> None:
     path = zone(tmp_path)
     for cid in ("MAIL-01", "MAIL-02", "MAIL-03", "MAIL-05"):
         assert run(catalogue, cid, path).status is Status.PASS, cid
 
 
-def test_two_spf_records_or_a_neutral_ending_fail_mail_01(catalogue: Catalogue, tmp_path: Path) -> None:
+def test_two_spf_records_or_a_neutral_ending_fail_mail_01(
+    catalogue: Catalogue, tmp_path: Path
+) -> None:
     two = zone(tmp_path, spf2='@ IN TXT "v=spf1 a -all"')
-    assert run(catalogue, "MAIL-01", two).summary == f"2 SPF records for {DOMAIN} (exactly one is needed)"
+    assert (
+        run(catalogue, "MAIL-01", two).summary
+        == f"2 SPF records for {DOMAIN} (exactly one is needed)"
+    )
     neutral = zone(tmp_path, spf='@ IN TXT "v=spf1 mx ?all"')
     assert "ends with ?all" in run(catalogue, "MAIL-01", neutral).summary
 
@@ -80,7 +94,9 @@ def test_a_1024_bit_or_sha1_dkim_key_fails_mail_02(catalogue: Catalogue, tmp_pat
     assert sha1.status is Status.FAIL and "rsa-sha1 is obsolete" in sha1.summary
 
 
-def test_a_monitoring_only_dmarc_policy_without_reports_fails_mail_03(catalogue: Catalogue, tmp_path: Path) -> None:
+def test_a_monitoring_only_dmarc_policy_without_reports_fails_mail_03(
+    catalogue: Catalogue, tmp_path: Path
+) -> None:
     path = zone(tmp_path, dmarc='_dmarc IN TXT "v=DMARC1; p=none"')
     assert run(catalogue, "MAIL-03", path).summary == (
         "p=none (quarantine or reject is needed); no rua (aggregate reports) address"
@@ -114,7 +130,9 @@ def test_a_testing_policy_for_another_mx_fails_mail_04(
     assert "does not cover ['mail.lab.telework.test']" in summary
 
 
-def tls(version: str = "TLSv1.3", names: tuple[str, ...] = ("mail.lab.telework.test",)) -> mail.SmtpTls:
+def tls(
+    version: str = "TLSv1.3", names: tuple[str, ...] = ("mail.lab.telework.test",)
+) -> mail.SmtpTls:
     return mail.SmtpTls(version, b"", list(names))
 
 
@@ -126,7 +144,9 @@ def test_starttls_with_tls_1_3_and_the_mx_name_passes_mail_07(
     assert run(catalogue, "MAIL-07").status is Status.PASS
 
 
-def test_tls_1_1_and_a_wrong_name_fail_mail_07(catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tls_1_1_and_a_wrong_name_fail_mail_07(
+    catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(mail, "_starttls", lambda ctx, port, context: tls(names=("localhost",)))
     monkeypatch.setattr(mail, "_old_tls_accepted", lambda ctx, port: True)
     assert run(catalogue, "MAIL-07").summary == (
@@ -190,10 +210,15 @@ def test_refused_relaying_passes_and_accepted_relaying_fails_mail_08(
     monkeypatch.setattr(mail.smtplib, "SMTP", FakeSmtp)
     assert run(catalogue, "MAIL-08").status is Status.PASS
     monkeypatch.setattr(FakeSmtp, "rcpt_code", 250)
-    assert run(catalogue, "MAIL-08").summary == "relaying to relay-probe@example.invalid answered 250: an open relay"
+    assert (
+        run(catalogue, "MAIL-08").summary
+        == "relaying to relay-probe@example.invalid answered 250: an open relay"
+    )
 
 
-def test_auth_offered_before_tls_on_587_fails_mail_09(catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auth_offered_before_tls_on_587_fails_mail_09(
+    catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
     class Imap:
         sock = FakeSocket()
 

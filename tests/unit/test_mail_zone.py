@@ -46,11 +46,25 @@ def zone_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
         "    - ansible.builtin.include_role: {name: mail_server, tasks_from: dns}\n"
     )
-    env = {"ANSIBLE_ROLES_PATH": str(REPO / "roles"), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    env = {
+        "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+    }
     subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-         "-e", json.dumps(extra), str(playbook)],
-        check=True, env=env, timeout=120, capture_output=True,
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            json.dumps(extra),
+            str(playbook),
+        ],
+        check=True,
+        env=env,
+        timeout=120,
+        capture_output=True,
     )
     return tmp / ".mail" / f"{DOMAIN}.zone"
 
@@ -60,7 +74,11 @@ def answers_from(zone_file: Path) -> Callable[..., list[str]]:
 
     def query_dns(domain: str, record_type: str, **kwargs: Any) -> list[str]:
         node = zone.get_node(dns.name.from_text(domain))
-        rdataset = node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.from_text(record_type)) if node else None
+        rdataset = (
+            node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.from_text(record_type))
+            if node
+            else None
+        )
         if not rdataset:
             return []
         if record_type == "TXT":
@@ -101,7 +119,9 @@ def test_checkdmarc_parses_the_dmarc_record_as_quarantine_with_reports(zone_file
 def test_the_zone_has_mx_dkim_mta_sts_and_tls_rpt_records(zone_file: Path) -> None:
     lookup = answers_from(zone_file)
     assert lookup(DOMAIN, "MX") == [f"10 mail.{DOMAIN}"]
-    assert txt(zone_file, f"telework._domainkey.{DOMAIN}").startswith("v=DKIM1; k=rsa; h=sha256; p=MIIBIjAN")
+    assert txt(zone_file, f"telework._domainkey.{DOMAIN}").startswith(
+        "v=DKIM1; k=rsa; h=sha256; p=MIIBIjAN"
+    )
     assert txt(zone_file, f"_mta-sts.{DOMAIN}").startswith("v=STSv1; id=")
     assert txt(zone_file, f"_smtp._tls.{DOMAIN}") == f"v=TLSRPTv1; rua=mailto:postmaster@{DOMAIN}"
     assert lookup(f"mta-sts.{DOMAIN}", "CNAME") == [f"mail.{DOMAIN}"]

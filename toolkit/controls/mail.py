@@ -49,7 +49,9 @@ def _zone_lookup(path: str, domain: str) -> Lookup:
 
     def lookup(name: str, rdtype: str) -> list[str]:
         node = zone.get_node(dns.name.from_text(name))
-        rdataset = node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.from_text(rdtype)) if node else None
+        rdataset = (
+            node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.from_text(rdtype)) if node else None
+        )
         return [_text(r) for r in rdataset] if rdataset else []
 
     return lookup
@@ -186,6 +188,16 @@ def _mx_hosts(domain: str, lookup: Lookup, ctx: Context) -> list[str]:
     return hosts
 
 
+def _san(sock: ssl.SSLSocket) -> list[str]:
+    """DNS names of the verified peer certificate."""
+    cert = sock.getpeercert() or {}
+    return [
+        str(entry[1])
+        for entry in cert.get("subjectAltName", ())
+        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == "DNS"
+    ]
+
+
 def _https_get(ctx: Context, host: str, path: str) -> tuple[int, str]:
     context = ssl.create_default_context(cafile=ctx.ca_file or None)
     context.check_hostname = False  # the name is checked below, the address may be an IP
@@ -193,9 +205,10 @@ def _https_get(ctx: Context, host: str, path: str) -> tuple[int, str]:
     try:
         conn.connect()
         sock = conn.sock
-        assert isinstance(sock, ssl.SSLSocket)
-        names = [v for k, v in (sock.getpeercert() or {}).get("subjectAltName", ()) if k == "DNS"]
-        if not name_matches(host, [str(n) for n in names]):
+        if not isinstance(sock, ssl.SSLSocket):
+            raise ControlError(f"https://{host}: no TLS session")
+        names = _san(sock)
+        if not name_matches(host, names):
             raise ControlError(f"https://{host}: certificate not valid for {host}")
         conn.request("GET", path, headers={"Host": host, "User-Agent": "telework-toolkit audit"})
         response = conn.getresponse()
@@ -231,13 +244,17 @@ def mta_sts(ctx: Context, p: Params) -> Outcome:
     domain, lookup = records(ctx, p)
     found = _txt(lookup, f"_mta-sts.{domain}", "v=STSv1", ctx)
     if len(found) != 1 or not _tags(found[0]).get("id"):
-        return Outcome.failed(f"_mta-sts.{domain}: {len(found)} record(s) with an id (one is needed)")
+        return Outcome.failed(
+            f"_mta-sts.{domain}: {len(found)} record(s) with an id (one is needed)"
+        )
     host = f"mta-sts.{domain}"
     status, body = _https_get(ctx, host, "/.well-known/mta-sts.txt")
     ctx.note(f"GET https://{host}/.well-known/mta-sts.txt at {ctx.address}", f"{status}\n{body}")
     if status != 200:
         return Outcome.failed(f"the policy answers {status}")
-    return Outcome.of(judge_mta_sts(body, _mx_hosts(domain, lookup, ctx)), "mode enforce, MX covered")
+    return Outcome.of(
+        judge_mta_sts(body, _mx_hosts(domain, lookup, ctx)), "mode enforce, MX covered"
+    )
 
 
 @control("MAIL-05", needs_ssh=False)
@@ -246,7 +263,9 @@ def tls_rpt(ctx: Context, p: Params) -> Outcome:
     domain, lookup = records(ctx, p)
     found = _txt(lookup, f"_smtp._tls.{domain}", "v=TLSRPTv1", ctx)
     if len(found) != 1:
-        return Outcome.failed(f"{len(found)} TLS-RPT records at _smtp._tls.{domain} (one is needed)")
+        return Outcome.failed(
+            f"{len(found)} TLS-RPT records at _smtp._tls.{domain} (one is needed)"
+        )
     rua = _tags(found[0]).get("rua", "")
     if not re.match(r"^(mailto:|https:)", rua):
         return Outcome.failed(f"no rua address in {found[0]}")
@@ -268,11 +287,10 @@ def _starttls(ctx: Context, port: int, context: ssl.SSLContext) -> SmtpTls:
                 raise ControlError(f"port {port} does not offer STARTTLS")
             smtp.starttls(context=context)
             sock = smtp.sock
-            assert isinstance(sock, ssl.SSLSocket)
-            cert = sock.getpeercert()
+            if not isinstance(sock, ssl.SSLSocket):
+                raise ControlError(f"port {port}: no TLS session after STARTTLS")
             der = sock.getpeercert(binary_form=True) or b""
-            names = [v for k, v in (cert or {}).get("subjectAltName", ()) if k == "DNS"]
-            return SmtpTls(sock.version() or "", der, [str(n) for n in names])
+            return SmtpTls(sock.version() or "", der, _san(sock))
     except (OSError, smtplib.SMTPException) as exc:
         raise ControlError(f"SMTP {ctx.address}:{port}: {exc}") from exc
 
@@ -325,8 +343,16 @@ def tlsa_matches(record: str, der: bytes) -> bool:
         return False
     selector, matching, data = int(parts[1]), int(parts[2]), "".join(parts[3:]).lower()
     cert = x509.load_der_x509_certificate(der)
-    content = der if selector == 0 else cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    digest = {0: content.hex(), 1: hashlib.sha256(content).hexdigest(), 2: hashlib.sha512(content).hexdigest()}
+    content = (
+        der
+        if selector == 0
+        else cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    )
+    digest = {
+        0: content.hex(),
+        1: hashlib.sha256(content).hexdigest(),
+        2: hashlib.sha512(content).hexdigest(),
+    }
     return digest.get(matching) == data
 
 
@@ -336,7 +362,10 @@ def mx_starttls(ctx: Context, p: Params) -> Outcome:
     port = int(p["port"])
     tls = ctx.memo("smtp-tls", lambda: _starttls(ctx, port, _verifying(ctx)))
     old = _old_tls_accepted(ctx, port)
-    ctx.note(f"STARTTLS {ctx.address}:{port}", f"{tls.version}, names {', '.join(tls.names)}; TLS 1.1 accepted: {old}")
+    ctx.note(
+        f"STARTTLS {ctx.address}:{port}",
+        f"{tls.version}, names {', '.join(tls.names)}; TLS 1.1 accepted: {old}",
+    )
     problems = []
     if tls.version not in ("TLSv1.2", "TLSv1.3"):
         problems.append(f"negotiated {tls.version}")
@@ -344,7 +373,9 @@ def mx_starttls(ctx: Context, p: Params) -> Outcome:
         problems.append("a TLS 1.1 handshake succeeds")
     mx_name = str(p.get("mx_name") or ctx.server_name)
     if not name_matches(mx_name, tls.names):
-        problems.append(f"certificate not valid for {mx_name} ({', '.join(tls.names) or 'no name'})")
+        problems.append(
+            f"certificate not valid for {mx_name} ({', '.join(tls.names) or 'no name'})"
+        )
     return Outcome.of(problems, f"{tls.version}, trusted certificate for {mx_name}")
 
 
@@ -363,7 +394,10 @@ def open_relay(ctx: Context, p: Params) -> Outcome:
             smtp.rset()
     except (OSError, smtplib.SMTPException) as exc:
         raise ControlError(f"SMTP {ctx.address}:{port}: {exc}") from exc
-    ctx.note(f"RCPT TO:<{p['probe_recipient']}> at {ctx.address}:{port}", f"{code} {text.decode(errors='replace')}")
+    ctx.note(
+        f"RCPT TO:<{p['probe_recipient']}> at {ctx.address}:{port}",
+        f"{code} {text.decode(errors='replace')}",
+    )
     if 500 <= code < 600:
         return Outcome.passed(f"relaying refused ({code})")
     return Outcome.failed(f"relaying to {p['probe_recipient']} answered {code}: an open relay")
@@ -371,10 +405,13 @@ def open_relay(ctx: Context, p: Params) -> Outcome:
 
 @control("MAIL-09", needs_ssh=False)
 def client_access(ctx: Context, p: Params) -> Outcome:
-    """IMAPS on 993; submission on 465 (implicit TLS) or 587 (STARTTLS required); no AUTH before TLS."""
+    """IMAPS on 993; submission on 465 (implicit TLS) or 587 (STARTTLS required); no AUTH
+    before TLS."""
     problems, seen = [], []
     try:
-        with imaplib.IMAP4_SSL(ctx.address, 993, ssl_context=_verifying(ctx), timeout=ctx.probe_timeout) as imap:
+        with imaplib.IMAP4_SSL(
+            ctx.address, 993, ssl_context=_verifying(ctx), timeout=ctx.probe_timeout
+        ) as imap:
             seen.append(f"IMAPS 993: {imap.sock.version()}")  # type: ignore[attr-defined]
     except (OSError, imaplib.IMAP4.error) as exc:
         problems.append(f"IMAPS 993: {exc}")
@@ -391,7 +428,9 @@ def client_access(ctx: Context, p: Params) -> Outcome:
     except (OSError, smtplib.SMTPException) as exc:
         problems.append(f"submission 587: {exc}")
     try:
-        with smtplib.SMTP_SSL(ctx.address, 465, timeout=ctx.probe_timeout, context=_verifying(ctx)) as smtp:
+        with smtplib.SMTP_SSL(
+            ctx.address, 465, timeout=ctx.probe_timeout, context=_verifying(ctx)
+        ) as smtp:
             smtp.ehlo("audit.invalid")
             seen.append(f"465: {smtp.sock.version()}, AUTH offered {smtp.has_extn('auth')}")  # type: ignore[union-attr]
     except (OSError, smtplib.SMTPException) as exc:

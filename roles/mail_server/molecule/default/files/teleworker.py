@@ -17,6 +17,7 @@ import ssl
 import time
 import uuid
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import dkim
@@ -42,14 +43,18 @@ def names(sock: ssl.SSLSocket) -> list[str]:
     return [v for k, v in cert.get("subjectAltName", ()) if k == "DNS"]
 
 
-def message(sender: str, to: str, subject: str, attachment: tuple[str, bytes] | None = None) -> email.message.EmailMessage:
+def message(
+    sender: str, to: str, subject: str, attachment: tuple[str, bytes] | None = None
+) -> email.message.EmailMessage:
     msg = email.message.EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = sender, to, subject
     msg["Message-ID"] = f"<{uuid.uuid4()}@test.invalid>"
     msg["Date"] = email.utils.formatdate()
     msg.set_content(f"{subject}\n")
     if attachment:
-        msg.add_attachment(attachment[1], maintype="application", subtype="octet-stream", filename=attachment[0])
+        msg.add_attachment(
+            attachment[1], maintype="application", subtype="octet-stream", filename=attachment[0]
+        )
     return msg
 
 
@@ -57,8 +62,13 @@ def docm() -> bytes:
     """A macro-enabled Word document (OOXML with a vbaProject part)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-                   '<Override PartName="/word/document.xml" ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/></Types>')
+        z.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?>'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Override PartName="/word/document.xml" '
+            'ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/></Types>',
+        )
         z.writestr("word/document.xml", "<w:document/>")
         z.writestr("word/vbaProject.bin", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504)
     return buf.getvalue()
@@ -87,7 +97,7 @@ def zone_txt(zone: dns.zone.Zone):  # type: ignore[no-untyped-def]
     return lookup
 
 
-def main() -> None:
+def main() -> None:  # noqa: PLR0915 (one story, told in order)
     parser = argparse.ArgumentParser()
     parser.add_argument("--ca", required=True)
     parser.add_argument("--zone", required=True)
@@ -99,7 +109,7 @@ def main() -> None:
     parser.add_argument("--passwords", required=True, help="JSON file: login -> password")
     parser.add_argument("--revoked", required=True)
     args = parser.parse_args()
-    passwords = json.load(open(args.passwords))
+    passwords = json.loads(Path(args.passwords).read_text())
     ctx = tls_context(args.ca)
     seen: dict[str, Any] = {}
 
@@ -144,9 +154,17 @@ def main() -> None:
         seen["relay"] = " ".join(str(x) for x in s.rcpt("victim@example.net"))
         seen["revoked"] = " ".join(str(x) for x in s.rcpt(args.revoked))
         s.rset()
-    seen["clean_from_outside"] = from_outside(42525, message("partner@example.invalid", args.reader, "Bonjour"))
-    seen["eicar"] = from_outside(42525, message("partner@example.invalid", args.reader, "Facture EICAR", ("facture.txt", EICAR)))
-    seen["docm"] = from_outside(42525, message("partner@example.invalid", args.reader, "Facture macro", ("facture.docm", docm())))
+    seen["clean_from_outside"] = from_outside(
+        42525, message("partner@example.invalid", args.reader, "Bonjour")
+    )
+    seen["eicar"] = from_outside(
+        42525,
+        message("partner@example.invalid", args.reader, "Facture EICAR", ("facture.txt", EICAR)),
+    )
+    seen["docm"] = from_outside(
+        42525,
+        message("partner@example.invalid", args.reader, "Facture macro", ("facture.docm", docm())),
+    )
 
     # B reads over IMAPS: the message from A is there, signed; the bad ones are nowhere.
     zone = dns.zone.from_file(args.zone, origin=args.domain, relativize=False, check_origin=False)
@@ -175,8 +193,10 @@ def main() -> None:
                     found.append(f"{box}:{subject}")
         seen["found"] = found
     # MTA-STS policy and autoconfig over HTTPS.
-    for key, host, path in (("mta_sts", f"mta-sts.{args.domain}", "/.well-known/mta-sts.txt"),
-                            ("autoconfig", f"autoconfig.{args.domain}", "/mail/config-v1.1.xml")):
+    for key, host, path in (
+        ("mta_sts", f"mta-sts.{args.domain}", "/.well-known/mta-sts.txt"),
+        ("autoconfig", f"autoconfig.{args.domain}", "/mail/config-v1.1.xml"),
+    ):
         conn = http.client.HTTPSConnection("127.0.0.1", 42443, timeout=TIMEOUT, context=ctx)
         conn.request("GET", path, headers={"Host": host})
         response = conn.getresponse()
