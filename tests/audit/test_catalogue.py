@@ -16,10 +16,14 @@ from toolkit.audit.targets import endpoint_of, plan, select_hosts
 from toolkit.cli.main import cli
 from toolkit.errors import InvalidInputError, ToolkitError
 
-ISSUE_CONTROLS = {f"LNX-{i:02d}" for i in range(1, 12)} | {f"WEB-0{i}" for i in range(1, 5)}
+ISSUE_CONTROLS = (
+    {f"LNX-{i:02d}" for i in range(1, 12)}
+    | {f"WEB-0{i}" for i in range(1, 5)}
+    | {f"MAIL-0{i}" for i in range(1, 10)}
+)
 
 
-def test_the_catalogue_defines_lnx01_to_lnx11_web01_to_web04_and_log04(
+def test_the_catalogue_defines_lnx01_to_lnx11_web01_to_web04_mail01_to_mail09_and_log04(
     catalogue: Catalogue,
 ) -> None:
     assert set(catalogue.controls) == ISSUE_CONTROLS | {"LOG-04"}
@@ -46,7 +50,8 @@ def test_every_server_gets_the_baseline_and_web_platforms_their_tls_ports(
     ]
     plans = {p.name: p for p in plan(catalogue, hosts, Path("/inv"))}
     collab = plans["collab"]
-    assert [c.control.id for c in collab.controls] == sorted(ISSUE_CONTROLS | {"LOG-04"})
+    mail = {f"MAIL-0{i}" for i in range(1, 10)}
+    assert [c.control.id for c in collab.controls] == sorted(ISSUE_CONTROLS - mail | {"LOG-04"})
     assert (collab.tls_ports, collab.http_ports) == ((443,), (80,))
     log04 = next(c for c in plans["logs"].controls if c.control.id == "LOG-04")
     assert log04.params["require_forwarding"] is False
