@@ -26,7 +26,12 @@ if TYPE_CHECKING:
 Params = Mapping[str, Any]
 
 #: The modules that hold implementations, one per platform family.
-CONTROL_MODULES = ("toolkit.controls.linux", "toolkit.controls.web", "toolkit.controls.logging")
+CONTROL_MODULES = (
+    "toolkit.controls.linux",
+    "toolkit.controls.web",
+    "toolkit.controls.logging",
+    "toolkit.controls.vpn",
+)
 
 
 class Status(StrEnum):
