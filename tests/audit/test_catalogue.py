@@ -19,10 +19,13 @@ from toolkit.errors import InvalidInputError, ToolkitError
 ISSUE_CONTROLS = {f"LNX-{i:02d}" for i in range(1, 12)} | {f"WEB-0{i}" for i in range(1, 5)}
 
 
-def test_the_catalogue_defines_lnx01_to_lnx11_web01_to_web04_and_log04(
+VPN_CONTROLS = {"VPN-02", "VPN-04", "VPN-05", "VPN-06", "VPN-07"}
+
+
+def test_the_catalogue_defines_lnx01_to_lnx11_web01_to_web04_log04_and_the_vpn_controls(
     catalogue: Catalogue,
 ) -> None:
-    assert set(catalogue.controls) == ISSUE_CONTROLS | {"LOG-04"}
+    assert set(catalogue.controls) == ISSUE_CONTROLS | {"LOG-04"} | VPN_CONTROLS
 
 
 def test_every_control_has_an_implementation_severity_and_known_guide_clauses(
