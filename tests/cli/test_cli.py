@@ -21,7 +21,7 @@ def runner() -> CliRunner:
 def test_help_lists_every_command_group(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["--help"])
     assert result.exit_code == 0
-    for group in ("lab", "roster", "provision"):
+    for group in ("lab", "roster", "provision", "audit", "vpn"):
         assert f"  {group} " in result.output
 
 

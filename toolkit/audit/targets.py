@@ -11,6 +11,9 @@ Where its services are probed (TLS, HTTP): ``audit_address``, else, for a lab ho
 (``lab_name`` set), its container's address on the lab's podman network (the lab
 publishes only SSH on 127.0.0.1), else ``ansible_host``.
 
+A control parameter whose name ends in ``_path`` is a path relative to the inventory folder
+(the VPN controls read the roster and the devices' keys there).
+
 Other inventory variables: ``audit_params`` (``{CONTROL: {param: value}}``, overrides the
 profiles for this host), ``audit_server_name`` (the name its TLS services present,
 default the inventory name), ``audit_ca_file`` (the CA that signs them, relative paths
@@ -223,6 +226,15 @@ def _host_overrides(
     return problems
 
 
+def _inventory_paths(params: dict[str, dict[str, Any]], inventory: Path) -> None:
+    """Parameters named ``*_path`` become paths from the inventory folder."""
+    for values in params.values():
+        for name, value in values.items():
+            if name.endswith("_path") and isinstance(value, str) and value:
+                path = Path(value).expanduser()
+                values[name] = str(path if path.is_absolute() else (inventory / path).resolve())
+
+
 def plan(
     catalogue: Catalogue,
     hosts: list[InventoryHost],
@@ -255,6 +267,7 @@ def plan(
         ]
         params, sources, tls, http = _profile_params(catalogue, chosen, groups, controls)
         problems += _host_overrides(host, params, catalogue, inventory)
+        _inventory_paths(params, inventory)
         endpoint = endpoint_of(host, inventory)
         lab = str(host.vars.get("lab_name") or "")
         address = str(

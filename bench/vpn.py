@@ -1,0 +1,282 @@
+"""Figures of the teleworkers' VPN (roles/vpn_gateway) on the project's own containers.
+
+    .venv/bin/python bench/vpn.py [--seconds 5] [--peers 5000] [--keep]
+
+Starts three containers on a podman network of its own (bench-vpn-gw, bench-vpn-svc,
+bench-vpn-cl), applies playbooks/vpn_gateway.yml to them, then prints:
+
+1. iperf3 throughput from the client to the internal host through the role's tunnel
+   (per-group policy, sets, masquerade) and through a minimal hand-made wg-quick tunnel
+   between the same containers, and the ratio (goal >= 0.9);
+2. with ``--peers`` peers configured, the time to apply one added and one revoked peer
+   (goal < 2 s) the way the role applies them (``wg syncconf`` of the whole configuration,
+   new set elements), while the client keeps a ping running through the tunnel (its
+   losses are printed), and the wall time of the whole ``peers.yml`` run through Ansible.
+
+Bounded: iperf3 runs ``--seconds`` (at most 30), at most 10,000 peers, every command has a
+timeout, nothing is aimed anywhere but these containers. The containers and the network
+are removed at the end (``--keep`` leaves them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from toolkit.adapters.podman import Podman
+from toolkit.adapters.process import run
+from toolkit.lab.image import apt_cache
+from toolkit.paths import project_root
+from toolkit.vpn.keys import generate_keypair, generate_psk
+
+NETWORK = "bench-vpn"
+GW, SVC, CL = "bench-vpn-gw", "bench-vpn-svc", "bench-vpn-cl"
+IMAGE = "localhost/telework-debian:12"
+NEW_PEER = "10.76.63.250"
+podman = Podman(timeout=300)
+
+
+def sh(container: str, script: str, timeout: float = 300, check: bool = True) -> str:
+    """Run a bash script in a container (argv list: the script is one argument)."""
+    return podman("exec", container, "bash", "-c", script, timeout=timeout, check=check).stdout
+
+
+def start() -> None:
+    if podman("network", "exists", NETWORK, check=False).returncode != 0:
+        podman("network", "create", NETWORK)
+    cache = apt_cache("bookworm")
+    for name in (GW, SVC, CL):
+        podman("rm", "-f", "-t", "0", name, check=False)
+        args = ["run", "-d", "--name", name, "--hostname", name, "--network", NETWORK]
+        args += ["--cap-add", "NET_ADMIN", "-v", f"{cache}:/var/cache/apt/archives:O"]
+        if name != SVC:
+            args += ["--device", "/dev/net/tun"]
+        podman(*args, IMAGE, "/sbin/init")
+    for name in (GW, SVC, CL):
+        sh(name, "systemctl is-system-running --wait > /dev/null 2>&1; true", 60)
+        sh(
+            name,
+            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+            "--no-install-recommends iperf3 > /dev/null",
+            600,
+        )
+    sh(SVC, "systemd-run --unit=iperf3-bench iperf3 -s", 30)
+
+
+def address(container: str) -> str:
+    return sh(container, "hostname -I").split()[0]
+
+
+def _worker(ident: str, device: str) -> dict[str, Any]:
+    return {
+        "id": ident,
+        "status": "active",
+        "approved_on": "2026-09-01",
+        "approved_by": "bench",
+        "equipment": [{"kind": "laptop", "name": device}],
+        "vpn_groups": ["staff"],
+    }
+
+
+def inventory(folder: Path, peers: int) -> Path:
+    """An inventory of the three containers (podman connection) and a roster of ``peers``
+    teleworkers: the client's laptop and others whose keys are made here."""
+    svc = address(SVC)
+    roster: list[dict[str, Any]] = [_worker("bench0", CL)]
+    keys = folder / ".vpn" / "keys"
+    keys.mkdir(parents=True, exist_ok=True)
+    for i in range(1, peers):
+        device = f"dev{i:05d}"
+        roster.append(_worker(f"bench{i}", device))
+        if not (keys / f"{device}.pub").exists():
+            (keys / f"{device}.pub").write_text(generate_keypair().public + "\n")
+            (keys / f"{device}.psk").write_text(generate_psk() + "\n")
+    gateway_vars = {
+        "vpn_gateway_endpoint": GW,
+        "vpn_gateway_network_v4": "10.76.0.0/18",
+        "vpn_gateway_services": {"iperf": {"addresses": [svc], "proto": "tcp", "ports": [5201]}},
+        "vpn_gateway_group_services": {"staff": ["iperf"]},
+    }
+    data = {
+        "all": {
+            "vars": {
+                "ansible_connection": "containers.podman.podman",
+                "ansible_python_interpreter": "/usr/bin/python3",
+                "telework_vpn_groups": {"staff": {"description": "bench"}},
+                "telework_roster": roster,
+            },
+            "children": {
+                "vpn_gateways": {"hosts": {GW: None}, "vars": gateway_vars},
+                "laptops": {"hosts": {CL: None}, "vars": {"vpn_client_apply_dns": False}},
+            },
+        }
+    }
+    path = folder / "hosts.yml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def playbook(hosts: Path, name: Path, *extra: str) -> float:
+    """Run a playbook on the bench inventory; its wall time."""
+    root = project_root()
+    env = dict(podman.env, ANSIBLE_ROLES_PATH=str(root / "roles"))
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(hosts)]
+    began = time.monotonic()
+    run([*command, str(name), *extra], env=env, timeout=1800, cwd=str(root))
+    return time.monotonic() - began
+
+
+def iperf(seconds: int) -> float:
+    out = sh(CL, f"iperf3 -c {address(SVC)} -t {seconds} -J", timeout=seconds + 30)
+    return float(json.loads(out)["end"]["sum_received"]["bits_per_second"])
+
+
+def hand_made_tunnel() -> None:
+    """wg-quick between the same containers: no policy, no sets, one masquerade rule."""
+    gw, cl = generate_keypair(), generate_keypair()
+    gw_conf = "\n".join(
+        [
+            "[Interface]",
+            "Address = 10.98.0.1/24",
+            "ListenPort = 51821",
+            f"PrivateKey = {gw.private}",
+            "[Peer]",
+            f"PublicKey = {cl.public}",
+            "AllowedIPs = 10.98.0.2/32",
+            "",
+        ]
+    )
+    cl_conf = "\n".join(
+        [
+            "[Interface]",
+            "Address = 10.98.0.2/32",
+            f"PrivateKey = {cl.private}",
+            "[Peer]",
+            f"PublicKey = {gw.public}",
+            f"Endpoint = {address(GW)}:51821",
+            f"AllowedIPs = {address(SVC)}/32",
+            "",
+        ]
+    )
+    nat = (
+        "nft add table ip bench_nat && nft 'add chain ip bench_nat post "
+        "{ type nat hook postrouting priority srcnat; }' && "
+        "nft add rule ip bench_nat post ip saddr 10.98.0.0/24 masquerade"
+    )
+    install = "umask 077 && cat > /etc/wireguard/wgh0.conf && wg-quick up wgh0"
+    podman("exec", "-i", GW, "bash", "-c", install, input_bytes=gw_conf.encode(), timeout=60)
+    sh(GW, nat, 30)
+    sh(CL, "systemctl stop wg-quick@wg0", 60)
+    podman("exec", "-i", CL, "bash", "-c", install, input_bytes=cl_conf.encode(), timeout=60)
+
+
+def remove_hand_made_tunnel() -> None:
+    sh(CL, "wg-quick down wgh0; systemctl start wg-quick@wg0", 60)
+    sh(GW, "wg-quick down wgh0; nft delete table ip bench_nat", 60)
+
+
+# Runs on the gateway: the last peer of the role's configuration is revoked and a new one
+# added (what a roster change gives the template), then applied as peers.yml applies it.
+CHANGE = """set -e
+python3 - "$1" "$2" <<'PY'
+import sys
+text = open('/etc/wireguard/wg0.conf').read()
+head = text.rpartition('[Peer]')[0]
+new = f"[Peer]\\nPublicKey = {sys.argv[1]}\\nPresharedKey = {sys.argv[2]}\\nAllowedIPs = NEW/32\\n"
+open('/run/wg0.next', 'w').write(head + new)
+PY
+install -m 600 /run/wg0.next /etc/wireguard/wg0.conf
+start=$(date +%s.%N)
+wg syncconf wg0 <(wg-quick strip wg0)
+nft add element inet telework_vpn peers_staff_v4 '{ NEW }'
+end=$(date +%s.%N)
+echo "$start $end"
+""".replace("NEW", NEW_PEER)
+
+
+def apply_change(hosts: Path, peers: int) -> None:
+    print(f"\n== {peers} peers: one added, one revoked ==")
+    playbook(hosts, project_root() / "playbooks" / "vpn_gateway.yml", "--limit", GW)
+    print(f"peers configured: {sh(GW, 'wg show wg0 peers | wc -l').strip()}")
+    # A TCP stream the policy allows (ICMP to the internal host is not), 0.5 s intervals.
+    stream = f"iperf3 -c {address(SVC)} -t 90 -b 2M -i 0.5 -J > /run/bench-stream.json"
+    sh(CL, f"systemd-run --unit=bench-stream --collect bash -c {json.dumps(stream)}", 30)
+    time.sleep(3)
+    new = generate_keypair()
+    out = podman(
+        "exec", GW, "bash", "-c", CHANGE, "change", new.public, generate_psk(), timeout=120
+    ).stdout
+    started, ended = map(float, out.split())
+    print(
+        f"apply one added + one revoked peer, wg syncconf + set: {ended - started:.3f} s (goal < 2)"
+    )
+    other = generate_keypair()
+    incremental = (
+        f"s=$(date +%s.%N); wg set wg0 peer {new.public} remove; "
+        f"wg set wg0 peer {other.public} allowed-ips 10.76.63.251/32; e=$(date +%s.%N); "
+        f"wg set wg0 peer {other.public} remove; echo $s $e"
+    )
+    began, done = map(float, sh(GW, incremental, 60).split())
+    print(f"the same change with two `wg set` calls (incremental): {done - began:.3f} s")
+    peers_yml = hosts.parent / "peers.yml"
+    peers_yml.write_text(
+        "- name: Peers from the roster\n  hosts: vpn_gateways\n  gather_facts: false\n"
+        "  tasks:\n    - name: Apply the peers\n      ansible.builtin.include_role:\n"
+        "        name: vpn_gateway\n        tasks_from: peers\n"
+    )
+    wall = playbook(hosts, peers_yml)
+    print(f"peers.yml through Ansible back to the roster (podman connection): {wall:.1f} s")
+    sh(CL, "while systemctl -q is-active bench-stream; do sleep 1; done", 120)
+    report = json.loads(sh(CL, "cat /run/bench-stream.json", 10))
+    if "error" in report:
+        print(f"client TCP stream through the tunnel: ERROR {report['error']}")
+        return
+    intervals = [i["sum"]["bytes"] for i in report["intervals"]]
+    stalled = sum(1 for b in intervals if b == 0)
+    print(
+        f"client TCP stream through the tunnel during both changes: {len(intervals)} intervals "
+        f"of 0.5 s, {stalled} without data, one connection throughout"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=5, help="iperf3 duration per run")
+    parser.add_argument("--peers", type=int, default=5000, help="peers for the change timing")
+    parser.add_argument("--keep", action="store_true", help="leave the containers running")
+    args = parser.parse_args()
+    seconds, peers = min(args.seconds, 30), min(args.peers, 10000)
+    start()
+    folder = Path(tempfile.mkdtemp(prefix="bench-vpn-"))
+    try:
+        hosts = inventory(folder, 1)
+        playbook(hosts, project_root() / "playbooks" / "vpn_gateway.yml")
+        role = iperf(seconds)
+        hand_made_tunnel()
+        try:
+            hand = iperf(seconds)
+        finally:
+            remove_hand_made_tunnel()
+        print("== throughput client -> internal host (iperf3) ==")
+        print(f"role tunnel (policy, sets, masquerade): {role / 1e6:8.1f} Mbit/s")
+        print(f"hand-made wg-quick tunnel:              {hand / 1e6:8.1f} Mbit/s")
+        print(f"ratio: {role / hand:.2f} (goal >= 0.9)")
+        apply_change(inventory(folder, peers), peers)
+    finally:
+        if not args.keep:
+            for name in (GW, SVC, CL):
+                podman("rm", "-f", "-t", "0", name, check=False)
+            podman("network", "rm", NETWORK, check=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""Filters of role vpn_gateway: the roster's devices and their stable tunnel addresses.
+
+An allocation is kept on the gateway (``/var/lib/telework-vpn/allocation.json``) and only
+ever grows: a device keeps its index (its address is the tunnel network's address at that
+index) for as long as it is in the file. A device that leaves the roster, or whose
+teleworker is revoked, is marked ``retired`` with the date and keeps its index, so that its
+address is not given to someone else while logs still name it; it gets the same address
+back if it returns. A new device takes the lowest index never used; only when the network
+is full is the longest-retired index given again.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Any
+
+try:
+    from ansible.errors import AnsibleFilterError
+except ImportError:  # pragma: no cover - the unit tests run without Ansible's errors
+
+    class AnsibleFilterError(Exception):  # type: ignore[no-redef]
+        """Stands in for Ansible's error outside Ansible."""
+
+
+#: Index 0 is the network address, 1 the gateway.
+FIRST_PEER_INDEX = 2
+STATE_VERSION = 1
+
+
+def devices(roster: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per device of every active teleworker with an approval (E1, C5)."""
+    found = []
+    for worker in roster:
+        if worker.get("status") != "active":
+            continue
+        if not worker.get("approved_on") or not worker.get("approved_by"):
+            continue
+        for item in worker.get("equipment") or []:
+            found.append(
+                {
+                    "device": str(item["name"]),
+                    "kind": str(item["kind"]),
+                    "teleworker": str(worker["id"]),
+                    "groups": sorted(str(g) for g in worker.get("vpn_groups") or []),
+                }
+            )
+    return sorted(found, key=lambda d: d["device"])
+
+
+def pool_size(network_v4: str, network_v6: str = "") -> int:
+    """Highest usable index + 1: the smaller of the two networks (broadcast excluded)."""
+    size = ipaddress.ip_network(network_v4, strict=True).num_addresses - 1
+    if network_v6:
+        size = min(size, ipaddress.ip_network(network_v6, strict=True).num_addresses)
+    return size
+
+
+def allocate(
+    state: dict[str, Any] | None,
+    wanted: list[dict[str, Any]],
+    network_v4: str,
+    network_v6: str = "",
+    today: str = "",
+) -> dict[str, Any]:
+    """The new allocation: existing indexes kept, new devices given the lowest index never
+    used, devices no longer wanted retired (their index kept)."""
+    old = dict((state or {}).get("devices") or {})
+    entries: dict[str, dict[str, Any]] = {name: dict(entry) for name, entry in old.items()}
+    size = pool_size(network_v4, network_v6)
+    by_name = {d["device"]: d for d in wanted}
+    for name, entry in entries.items():
+        if name in by_name:
+            if (
+                entry.get("state") != "active"
+                or entry.get("teleworker") != by_name[name]["teleworker"]
+            ):
+                entry.update(
+                    state="active", teleworker=by_name[name]["teleworker"], changed_on=today
+                )
+        elif entry.get("state") == "active":
+            entry.update(state="retired", changed_on=today)
+    used = {int(e["index"]) for e in entries.values()}
+    next_free = FIRST_PEER_INDEX
+    for name in sorted(set(by_name) - set(entries)):
+        while next_free in used:
+            next_free += 1
+        if next_free < size:
+            index = next_free
+        else:
+            retired = sorted(
+                (e.get("changed_on", ""), n) for n, e in entries.items() if e["state"] == "retired"
+            )
+            if not retired:
+                raise AnsibleFilterError(
+                    f"the tunnel network {network_v4} is full: no address left for {name}"
+                )
+            index = int(entries.pop(retired[0][1])["index"])
+        used.add(index)
+        entries[name] = {
+            "index": index,
+            "teleworker": by_name[name]["teleworker"],
+            "state": "active",
+            "changed_on": today,
+        }
+    return {"version": STATE_VERSION, "devices": dict(sorted(entries.items()))}
+
+
+def address(index: int, network: str) -> str:
+    """The address at ``index`` in ``network`` (``10.77.0.0/20``, 5 -> ``10.77.0.5``)."""
+    net = ipaddress.ip_network(network, strict=True)
+    if not 0 < int(index) < net.num_addresses:
+        raise AnsibleFilterError(f"index {index} is outside {network}")
+    return str(net.network_address + int(index))
+
+
+#: A WireGuard key: 32 bytes in base64.
+KEY = re.compile(r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")
+
+
+def client_keys(wanted: list[dict[str, Any]], keys_dir: str) -> dict[str, dict[str, str]]:
+    """Each wanted device's public key and preshared key, read on the controller from
+    ``keys_dir/<device>.pub`` and ``.psk``; devices without two valid keys are left out."""
+    found = {}
+    folder = Path(keys_dir)
+    for device in wanted:
+        name = device["device"]
+        try:
+            public = (folder / f"{name}.pub").read_text(encoding="ascii").strip()
+            psk = (folder / f"{name}.psk").read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if KEY.match(public) and KEY.match(psk):
+            found[name] = {"public": public, "psk": psk}
+    return found
+
+
+def device_addresses(
+    wanted: list[dict[str, Any]],
+    allocation: dict[str, Any],
+    keys: dict[str, Any],
+    network_v4: str,
+    network_v6: str = "",
+) -> list[dict[str, Any]]:
+    """Wanted devices with their tunnel addresses and whether they are peers (have keys)."""
+    out = []
+    for device in wanted:
+        index = int(allocation["devices"][device["device"]]["index"])
+        out.append(
+            {
+                **device,
+                "address_v4": address(index, network_v4),
+                "address_v6": address(index, network_v6) if network_v6 else "",
+                "peer": device["device"] in keys,
+                "public_key": keys.get(device["device"], {}).get("public", ""),
+            }
+        )
+    return out
+
+
+class FilterModule:
+    """vpn_gateway_devices, _allocate, _address, _client_keys, _device_addresses."""
+
+    def filters(self) -> dict[str, Any]:
+        return {
+            "vpn_gateway_devices": devices,
+            "vpn_gateway_allocate": allocate,
+            "vpn_gateway_address": address,
+            "vpn_gateway_client_keys": client_keys,
+            "vpn_gateway_device_addresses": device_addresses,
+        }

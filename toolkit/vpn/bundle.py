@@ -1,0 +1,176 @@
+"""``toolkit vpn bundle``: a WireGuard configuration and its QR code for a personal computer
+or a phone of an active, approved teleworker (M7, M9), with the support contact (A12).
+
+The flow: role vpn_gateway gives every device of the roster an address and exports its
+settings to ``<inventory>/.vpn/gateways/<gateway>.json``; this module makes the device's
+keys on the controller, writes the configuration and the QR code to
+``<inventory>/.vpn/bundles/`` (0600) and the public key and preshared key to
+``<inventory>/.vpn/keys/`` where the gateway reads them: the device becomes a peer on the
+gateway's next run (playbooks/vpn_gateway.yml, or ``toolkit roster sync``).
+Managed laptops are refused: their keys are made on the laptop by role vpn_client.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import segno
+
+from toolkit.errors import ToolkitError
+from toolkit.exitcodes import ExitCode
+from toolkit.roster.model import DeviceKind, Roster, Teleworker
+from toolkit.vpn.keys import KeyPair, generate_keypair, generate_psk
+
+log = logging.getLogger(__name__)
+
+VPN_DIR = ".vpn"
+
+
+class BundleError(ToolkitError):
+    """The bundle cannot be made for this input; nothing was written."""
+
+    exit_code = ExitCode.INVALID_INPUT
+
+
+@dataclass(frozen=True)
+class Bundle:
+    teleworker: str
+    device: str
+    address: str
+    config: Path
+    qr_code: Path
+    public_key_file: Path
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` with mode 0600 from the start (never readable by others)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+
+
+def load_gateway(inventory: Path, gateway: str | None = None) -> dict[str, Any]:
+    """The settings role vpn_gateway exported (one gateway, or the one named)."""
+    folder = inventory / VPN_DIR / "gateways"
+    found = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if gateway is not None:
+        found = [p for p in found if p.stem == gateway]
+    if not found:
+        raise ToolkitError(
+            f"no settings exported by a VPN gateway{f' named {gateway}' if gateway else ''} in "
+            f"{folder}: run playbooks/vpn_gateway.yml first",
+            exit_code=ExitCode.ERROR,
+        )
+    if len(found) > 1:
+        names = ", ".join(p.stem for p in found)
+        raise ToolkitError(
+            f"several VPN gateways ({names}): name one with --gateway", exit_code=ExitCode.USAGE
+        )
+    data: dict[str, Any] = json.loads(found[0].read_text(encoding="utf-8"))
+    return data
+
+
+def _find(roster: Roster, teleworker_id: str, device_name: str) -> Teleworker:
+    worker = next((t for t in roster.teleworkers if t.id == teleworker_id), None)
+    if worker is None:
+        raise BundleError(f"{teleworker_id}: no such teleworker in {roster.path}")
+    if not worker.active:
+        raise BundleError(f"{teleworker_id}: telework revoked (C5); no VPN access is given")
+    if worker.approved_on is None or not worker.approved_by:
+        raise BundleError(f"{teleworker_id}: no approval in the roster (E1)")
+    device = next((d for d in worker.equipment if d.name == device_name), None)
+    if device is None:
+        known = ", ".join(str(d) for d in worker.equipment) or "none"
+        raise BundleError(f"{teleworker_id}: no device {device_name} (devices: {known})")
+    if device.kind is DeviceKind.LAPTOP:
+        raise BundleError(
+            f"{teleworker_id}: {device} is a managed laptop: its keys are made on the laptop "
+            "by role vpn_client (playbooks/vpn_gateway.yml), not in a bundle"
+        )
+    return worker
+
+
+def render_config(
+    worker: Teleworker,
+    device: str,
+    entry: dict[str, Any],
+    gw: dict[str, Any],
+    *,
+    keys: KeyPair,
+    psk: str,
+) -> str:
+    """The device's wg-quick configuration."""
+    addresses = [f"{entry['address_v4']}/32"]
+    if entry.get("address_v6"):
+        addresses.append(f"{entry['address_v6']}/128")
+    lines = [f"# Telework VPN: {worker.id} {worker.name_latin}, {entry['kind']} {device}"]
+    if gw.get("support_contact"):
+        lines.append(f"# Support: {gw['support_contact']}")
+    lines += ["", "[Interface]", f"PrivateKey = {keys.private}"]
+    lines.append(f"Address = {', '.join(addresses)}")
+    if gw.get("dns"):
+        lines.append(f"DNS = {', '.join(gw['dns'])}")
+    lines.append(f"MTU = {gw['mtu']}")
+    lines += [
+        "",
+        "[Peer]",
+        f"PublicKey = {gw['public_key']}",
+        f"PresharedKey = {psk}",
+        f"Endpoint = {gw['endpoint']}:{gw['port']}",
+        f"AllowedIPs = {', '.join(gw['allowed_ips'])}",
+    ]
+    if int(gw.get("keepalive") or 0) > 0:
+        lines.append(f"PersistentKeepalive = {gw['keepalive']}")
+    return "\n".join(lines) + "\n"
+
+
+def make_bundle(
+    inventory: Path,
+    roster: Roster,
+    teleworker_id: str,
+    device: str,
+    *,
+    gateway: str | None = None,
+    rotate: bool = False,
+) -> Bundle:
+    """Make the device's keys, write its configuration and QR code (0600) and hand its
+    public key and preshared key to the gateway's next run. Refuses (nothing written) an
+    unknown teleworker or device, a revoked or unapproved teleworker, a managed laptop, a
+    device the gateway gave no address yet, and an existing bundle unless ``rotate``."""
+    worker = _find(roster, teleworker_id, device)
+    gw = load_gateway(inventory, gateway)
+    entry = (gw.get("devices") or {}).get(device)
+    if entry is None or entry.get("teleworker") != worker.id:
+        raise BundleError(
+            f"{teleworker_id}: {device} has no address on gateway {gw.get('gateway')} yet: run "
+            "playbooks/vpn_gateway.yml (or toolkit roster sync) after the roster change"
+        )
+    base = inventory / VPN_DIR
+    config = base / "bundles" / f"{worker.id}-{device}.conf"
+    qr_code = config.with_suffix(".png")
+    public_file = base / "keys" / f"{device}.pub"
+    if (config.exists() or public_file.exists()) and not rotate:
+        raise BundleError(
+            f"{teleworker_id}: {device} already has keys ({public_file}); --rotate makes new "
+            "ones (the old configuration stops working on the gateway's next run)"
+        )
+    keys, psk = generate_keypair(), generate_psk()
+    text = render_config(worker, device, entry, gw, keys=keys, psk=psk)
+    png = io.BytesIO()
+    segno.make(text, error="l", micro=False).save(png, kind="png", scale=4, border=4)
+    _write_private(config, text.encode())
+    _write_private(qr_code, png.getvalue())
+    _write_private(base / "keys" / f"{device}.psk", f"{psk}\n".encode())
+    _write_private(public_file, f"{keys.public}\n".encode())
+    log.info("bundle for %s %s written to %s", worker.id, device, config)
+    return Bundle(worker.id, device, str(entry["address_v4"]), config, qr_code, public_file)
