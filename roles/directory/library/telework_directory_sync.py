@@ -142,6 +142,12 @@ def _s(values: list[bytes]) -> list[str]:
     return [v.decode("utf-8") for v in values]
 
 
+def _ldap_message(exc: Exception) -> str:
+    """The server's own words for an LDAP error (python-ldap puts them in a dict)."""
+    info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+    return str(info.get("info") or info.get("desc") or exc)
+
+
 def _norm(dn: str) -> str:
     return ",".join(part.strip() for part in dn.lower().split(","))
 
@@ -210,9 +216,7 @@ class Sync:
         try:
             call(dn, *args)
         except ldap.LDAPError as exc:
-            info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
-            detail = info.get("info") or info.get("desc") or str(exc)
-            self.module.fail_json(msg=f"{what} {dn}: {detail}", **self.result)
+            self.module.fail_json(msg=f"{what} {dn}: {_ldap_message(exc)}", **self.result)
 
     # -- desired state -------------------------------------------------------------------
     @staticmethod
@@ -527,8 +531,7 @@ def main() -> None:
             sync.sync_groups(active)
             sync.sync_services()
     except ldap.LDAPError as exc:
-        info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
-        module.fail_json(msg=f"LDAP error: {info.get('info') or info.get('desc') or exc}")
+        module.fail_json(msg=f"LDAP error: {_ldap_message(exc)}")
     result = sync.result
     if module._diff and sync.diff:
         lines = sync.diff[:MAX_DIFF_LINES]
