@@ -19,7 +19,7 @@ from toolkit.errors import InvalidInputError, ToolkitError
 ISSUE_CONTROLS = (
     {f"LNX-{i:02d}" for i in range(1, 12)}
     | {f"WEB-0{i}" for i in range(1, 5)}
-    | {f"MAIL-0{i}" for i in range(1, 10)}
+    | {f"MAIL-{i:02d}" for i in range(1, 12)}
 )
 
 
@@ -53,7 +53,7 @@ def test_every_server_gets_the_baseline_and_web_platforms_their_tls_ports(
     ]
     plans = {p.name: p for p in plan(catalogue, hosts, Path("/inv"))}
     collab = plans["collab"]
-    mail = {f"MAIL-0{i}" for i in range(1, 10)}
+    mail = {f"MAIL-{i:02d}" for i in range(1, 12)}
     assert [c.control.id for c in collab.controls] == sorted(ISSUE_CONTROLS - mail | {"LOG-04"})
     assert (collab.tls_ports, collab.http_ports) == ((443,), (80,))
     log04 = next(c for c in plans["logs"].controls if c.control.id == "LOG-04")

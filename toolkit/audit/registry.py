@@ -31,6 +31,7 @@ CONTROL_MODULES = (
     "toolkit.controls.web",
     "toolkit.controls.logging",
     "toolkit.controls.mail",
+    "toolkit.controls.mailflow",
     "toolkit.controls.vpn",
 )
 

@@ -20,6 +20,10 @@ description:
   which only lists the uids that need one.
 - Service accounts get a bind password; it is checked by binding and reset only when it no
   longer works.
+- Probe accounts are people entries outside the roster that the audit uses to test the
+  platforms as a teleworker would (a message sent and read, MAIL-10, MAIL-11). They belong to
+  C(teleworkers) only (no unit, no VPN group), follow the services' password policy (no
+  expiry, no reset) and are never treated as absent from the roster.
 - Runs on the directory host, as root over ldapi:/// with SASL EXTERNAL.
 options:
   base_dn:
@@ -59,6 +63,16 @@ options:
   service_passwords:
     description: Bind password of each service account (name to password); accounts without
       one are left alone (dry run).
+    type: dict
+    default: {}
+  probe_accounts:
+    description: Probe accounts (name, mail, description).
+    type: list
+    elements: dict
+    default: []
+  probe_passwords:
+    description: Password of each probe account (name to password); accounts without one are
+      left alone (dry run).
     type: dict
     default: {}
   report_missing:
@@ -102,6 +116,10 @@ groups:
   returned: always
 services:
   description: Service accounts created or whose password was reset.
+  type: list
+  returned: always
+probes:
+  description: Probe accounts created or changed.
   type: list
   returned: always
 missing:
@@ -172,6 +190,7 @@ class Sync:
             "deleted": [],
             "groups": {},
             "services": [],
+            "probes": [],
             "missing": [],
         }
         self.diff: list[str] = []
@@ -254,6 +273,8 @@ class Sync:
                 "description": [str((group or {}).get("description") or key)],
                 "members": set(),
             }
+        for account in self.module.params["probe_accounts"]:
+            groups[EVERYBODY]["members"].add(_norm(f"uid={account['name']},{self.people}"))
         for row in active:
             dn = _norm(f"uid={row['id']},{self.people}")
             wanted = [EVERYBODY, f"unit-{row['unit']}".lower()]
@@ -270,7 +291,7 @@ class Sync:
 
     # -- people --------------------------------------------------------------------------
     def _check_roster(self, roster: list[dict[str, Any]]) -> None:
-        seen: set[str] = set()
+        seen: set[str] = {str(a["name"]).lower() for a in self.module.params["probe_accounts"]}
         for row in roster:
             for field in ("id", "name_latin", "email", "unit", "status"):
                 if not row.get(field):
@@ -278,7 +299,10 @@ class Sync:
                         msg=f"roster entry {row.get('id', '?')}: no {field}", **self.result
                     )
             if str(row["id"]).lower() in seen:
-                self.module.fail_json(msg=f"roster entry {row['id']}: duplicate id", **self.result)
+                self.module.fail_json(
+                    msg=f"roster entry {row['id']}: duplicate id (or the name of a probe account)",
+                    **self.result,
+                )
             seen.add(str(row["id"]).lower())
 
     def sync_people(self) -> list[dict[str, Any]]:
@@ -313,8 +337,9 @@ class Sync:
                 self._update(uid, current, self.person(row))
                 self._enable(uid, current)
         in_roster = {str(r["id"]).lower() for r in roster}
+        probes = {str(a["name"]).lower() for a in p["probe_accounts"]}
         for key, current in sorted(existing.items()):
-            if key not in in_roster:
+            if key not in in_roster and key not in probes:
                 self._absent(current.get("uid", [key])[0], current)
         return active
 
@@ -481,6 +506,52 @@ class Sync:
                 self._write("modify", current["dn"][0], self.conn.modify_s, changes)
                 self.result["services"].append(name)
 
+    # -- probe accounts ------------------------------------------------------------------
+    def sync_probes(self) -> None:
+        existing = self._search(
+            self.people, ["uid", "cn", "sn", "mail", "description", "pwdPolicySubentry"]
+        )
+        policy = f"cn=services,{self.policies}"
+        passwords = self.module.params["probe_passwords"]
+        for account in self.module.params["probe_accounts"]:
+            name, password = str(account["name"]), str(passwords.get(account["name"]) or "")
+            if not password and self.check:
+                continue
+            if len(password) < 32:
+                self.module.fail_json(
+                    msg=f"probe account {name}: password shorter than 32 characters",
+                    **self.result,
+                )
+            wanted = {
+                "cn": [f"Audit probe {name}"],
+                "sn": ["probe"],
+                "mail": [str(account["mail"])],
+                "description": [str(account.get("description") or "audit probe")],
+                "pwdpolicysubentry": [policy],
+            }
+            names = {"pwdpolicysubentry": "pwdPolicySubentry"}
+            current = existing.get(name.lower())
+            dn = f"uid={name},{self.people}"
+            if current is None:
+                entry = {"objectClass": _b(["inetOrgPerson"]), "uid": _b([name])}
+                entry.update({names.get(k, k): _b(v) for k, v in wanted.items()})
+                entry["userPassword"] = _b([password])
+                self._write("add", dn, self.conn.add_s, list(entry.items()))
+                self.result["probes"].append(name)
+                self.diff.append(f"+ probe {name} <{account['mail']}>")
+                continue
+            changes = [
+                (ldap.MOD_REPLACE, names.get(attr, attr), _b(values))
+                for attr, values in wanted.items()
+                if [_norm(v) for v in current.get(attr, [])] != [_norm(v) for v in values]
+            ]
+            if not self._binds(current["dn"][0], password):
+                changes.append((ldap.MOD_REPLACE, "userPassword", _b([password])))
+                self.diff.append(f"~ probe {name}: password reset")
+            if changes:
+                self._write("modify", current["dn"][0], self.conn.modify_s, changes)
+                self.result["probes"].append(name)
+
     def _binds(self, dn: str, password: str) -> bool:
         probe = ldap.initialize(self.module.params["server_uri"])
         probe.set_option(ldap.OPT_NETWORK_TIMEOUT, self.module.params["timeout"])
@@ -516,6 +587,17 @@ def main() -> None:
                 },
             },
             "service_passwords": {"type": "dict", "default": {}, "no_log": True},
+            "probe_accounts": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": {
+                    "name": {"type": "str", "required": True},
+                    "mail": {"type": "str", "required": True},
+                    "description": {"type": "str", "default": ""},
+                },
+            },
+            "probe_passwords": {"type": "dict", "default": {}, "no_log": True},
             "report_missing": {"type": "bool", "default": False},
             "server_uri": {"type": "str", "default": "ldapi:///"},
             "timeout": {"type": "int", "default": 60},
@@ -528,6 +610,7 @@ def main() -> None:
         sync = Sync(module)
         active = sync.sync_people()
         if not module.params["report_missing"]:
+            sync.sync_probes()
             sync.sync_groups(active)
             sync.sync_services()
     except ldap.LDAPError as exc:
