@@ -10,13 +10,11 @@ import email.message
 import email.utils
 import http.client
 import imaplib
-import io
 import json
 import smtplib
 import ssl
 import time
 import uuid
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +24,12 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.zone
 
-EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+from toolkit.audit.catalogue import load_catalogue
+from toolkit.audit.context import Context
+from toolkit.audit.registry import implementations
+from toolkit.mail.samples import EICAR, macro_document
+from toolkit.paths import project_root
+
 TIMEOUT = 20
 
 
@@ -56,22 +59,6 @@ def message(
             attachment[1], maintype="application", subtype="octet-stream", filename=attachment[0]
         )
     return msg
-
-
-def docm() -> bytes:
-    """A macro-enabled Word document (OOXML with a vbaProject part)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr(
-            "[Content_Types].xml",
-            '<?xml version="1.0"?>'
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Override PartName="/word/document.xml" '
-            'ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/></Types>',
-        )
-        z.writestr("word/document.xml", "<w:document/>")
-        z.writestr("word/vbaProject.bin", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504)
-    return buf.getvalue()
 
 
 def from_outside(port: int, msg: email.message.EmailMessage) -> str:
@@ -108,6 +95,7 @@ def main() -> None:  # noqa: PLR0915 (one story, told in order)
     parser.add_argument("--reader", required=True, help="address of B (also the IMAP login)")
     parser.add_argument("--passwords", required=True, help="JSON file: login -> password")
     parser.add_argument("--revoked", required=True)
+    parser.add_argument("--probe-password", required=True, help="file: the probe's password")
     args = parser.parse_args()
     passwords = json.loads(Path(args.passwords).read_text())
     ctx = tls_context(args.ca)
@@ -161,9 +149,25 @@ def main() -> None:  # noqa: PLR0915 (one story, told in order)
         42525,
         message("partner@example.invalid", args.reader, "Facture EICAR", ("facture.txt", EICAR)),
     )
+    # A Word document with a real VBA macro (AutoOpen): named .docm (the name is refused),
+    # and named .docx (only its content gives it away: ClamAV's macro heuristics).
     seen["docm"] = from_outside(
         42525,
-        message("partner@example.invalid", args.reader, "Facture macro", ("facture.docm", docm())),
+        message(
+            "partner@example.invalid",
+            args.reader,
+            "Facture macro",
+            ("facture.docm", macro_document()),
+        ),
+    )
+    seen["macro_docx"] = from_outside(
+        42525,
+        message(
+            "partner@example.invalid",
+            args.reader,
+            "Rapport macro",
+            ("rapport.docx", macro_document()),
+        ),
     )
 
     # B reads over IMAPS: the message from A is there, signed; the bad ones are nowhere.
@@ -187,7 +191,7 @@ def main() -> None:  # noqa: PLR0915 (one story, told in order)
         found = []
         for box in ("INBOX", "Junk"):
             imap.select(box, readonly=True)
-            for subject in ("Facture EICAR", "Facture macro", "Bonjour"):
+            for subject in ("Facture EICAR", "Facture macro", "Rapport macro", "Bonjour"):
                 _, ids = imap.search(None, "SUBJECT", f'"{subject}"')
                 if ids[0]:
                     found.append(f"{box}:{subject}")
@@ -202,7 +206,40 @@ def main() -> None:  # noqa: PLR0915 (one story, told in order)
         response = conn.getresponse()
         seen[key] = f"{response.status} {response.read().decode()}"
         conn.close()
+    seen["audit"] = audit(args)
     print(json.dumps(seen, indent=1))
+
+
+def audit(args: argparse.Namespace) -> dict[str, str]:
+    """MAIL-10 and MAIL-11 of `toolkit audit`, with the directory's probe mailbox, on the
+    published ports: "status: summary" of each."""
+    impls = implementations()
+    catalogue = load_catalogue(project_root() / "audits", frozenset(impls))
+    ctx = Context(
+        name="mail-server", address="127.0.0.1", ssh_address="127.0.0.1", ssh_port=22,
+        tls_ports=(), http_ports=(), probe_timeout=TIMEOUT, ca_file=args.ca,
+        server_name=args.mx,
+    )  # fmt: skip
+    probe = {
+        "login": "audit-probe",
+        "address": f"audit-probe@{args.domain}",
+        "password_path": args.probe_password,
+        "imaps_port": 42993,
+    }
+    over = {
+        "MAIL-10": {**probe, "port": 42525},
+        "MAIL-11": {
+            **probe,
+            "submission_port": 42587,
+            "domain": args.domain,
+            "zone_file": args.zone,
+        },
+    }
+    results = {}
+    for cid, params in over.items():
+        outcome = impls[cid].check(ctx, {**catalogue.controls[cid].spec.params, **params})
+        results[cid] = f"{outcome.status.value}: {outcome.summary}"
+    return results
 
 
 if __name__ == "__main__":
