@@ -27,6 +27,7 @@ import dns.zone
 from toolkit.audit.catalogue import load_catalogue
 from toolkit.audit.context import Context
 from toolkit.audit.registry import implementations
+from toolkit.controls.mail import judge_mta_sts
 from toolkit.mail.samples import EICAR, macro_document
 from toolkit.paths import project_root
 
@@ -206,6 +207,8 @@ def main() -> None:  # noqa: PLR0915 (one story, told in order)
         response = conn.getresponse()
         seen[key] = f"{response.status} {response.read().decode()}"
         conn.close()
+    # The policy as MAIL-04 reads it (CRLF lines, RFC 8461 3.2).
+    seen["mta_sts_problems"] = judge_mta_sts(seen["mta_sts"].split(" ", 1)[1], [args.mx])
     seen["audit"] = audit(args)
     print(json.dumps(seen, indent=1))
 
