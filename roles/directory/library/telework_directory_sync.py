@@ -466,19 +466,27 @@ class Sync:
                 self.diff.append(f"- group {cn}: emptied (not in the reference data)")
 
     # -- services ------------------------------------------------------------------------
+    def _generated_password(self, kind: str, name: str) -> str | None:
+        """The password generated on the controller for a service or probe account; None
+        in a dry run, where none is made."""
+        password = str(self.module.params[f"{kind}_passwords"].get(name) or "")
+        if not password and self.check:
+            return None
+        if len(password) < 32:
+            self.module.fail_json(
+                msg=f"{kind} account {name}: password shorter than 32 characters",
+                **self.result,
+            )
+        return password
+
     def sync_services(self) -> None:
         existing = self._search(self.services_dn, ["uid", "description", "pwdPolicySubentry"])
         policy = f"cn=services,{self.policies}"
-        passwords = self.module.params["service_passwords"]
         for account in self.module.params["service_accounts"]:
-            name, password = str(account["name"]), str(passwords.get(account["name"]) or "")
-            if not password and self.check:
+            name = str(account["name"])
+            password = self._generated_password("service", name)
+            if password is None:
                 continue
-            if len(password) < 32:
-                self.module.fail_json(
-                    msg=f"service account {name}: password shorter than 32 characters",
-                    **self.result,
-                )
             dn = f"uid={name},{self.services_dn}"
             description = [str(account.get("description") or name)]
             current = existing.get(name.lower())
@@ -512,16 +520,11 @@ class Sync:
             self.people, ["uid", "cn", "sn", "mail", "description", "pwdPolicySubentry"]
         )
         policy = f"cn=services,{self.policies}"
-        passwords = self.module.params["probe_passwords"]
         for account in self.module.params["probe_accounts"]:
-            name, password = str(account["name"]), str(passwords.get(account["name"]) or "")
-            if not password and self.check:
+            name = str(account["name"])
+            password = self._generated_password("probe", name)
+            if password is None:
                 continue
-            if len(password) < 32:
-                self.module.fail_json(
-                    msg=f"probe account {name}: password shorter than 32 characters",
-                    **self.result,
-                )
             wanted = {
                 "cn": [f"Audit probe {name}"],
                 "sn": ["probe"],
