@@ -34,7 +34,8 @@ def lab_inventory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
     def renumber(group: dict[str, object]) -> None:
         for host_vars in (group.get("hosts") or {}).values():  # type: ignore[union-attr]
-            host_vars["ansible_port"] = next(ports)
+            if host_vars is not None:  # None: a host listed again in another group
+                host_vars["ansible_port"] = next(ports)
         for child in (group.get("children") or {}).values():  # type: ignore[union-attr]
             renumber(child)
 
