@@ -295,7 +295,9 @@ def _starttls(ctx: Context, port: int, context: ssl.SSLContext) -> SmtpTls:
         raise ControlError(f"SMTP {ctx.address}:{port}: {exc}") from exc
 
 
-def _verifying(ctx: Context) -> ssl.SSLContext:
+def verifying_context(ctx: Context) -> ssl.SSLContext:
+    """TLS context trusting the audit's CA; names are checked by the controls themselves
+    (the probed address may be an IP)."""
     context = ssl.create_default_context(cafile=ctx.ca_file or None)
     context.check_hostname = False
     return context
@@ -319,7 +321,7 @@ def _old_tls_accepted(ctx: Context, port: int) -> bool:
 def dane(ctx: Context, p: Params) -> Outcome:
     """TLSA records of each MX match its certificate (advisory: a warning without them)."""
     domain, lookup = records(ctx, p)
-    tls = ctx.memo("smtp-tls", lambda: _starttls(ctx, int(p["port"]), _verifying(ctx)))
+    tls = ctx.memo("smtp-tls", lambda: _starttls(ctx, int(p["port"]), verifying_context(ctx)))
     problems, missing = [], []
     for mx in _mx_hosts(domain, lookup, ctx):
         tlsa = lookup(f"_25._tcp.{mx}", "TLSA")
@@ -360,7 +362,7 @@ def tlsa_matches(record: str, der: bytes) -> bool:
 def mx_starttls(ctx: Context, p: Params) -> Outcome:
     """STARTTLS on the MX port, TLS 1.2 or newer only, a certificate valid for the MX name."""
     port = int(p["port"])
-    tls = ctx.memo("smtp-tls", lambda: _starttls(ctx, port, _verifying(ctx)))
+    tls = ctx.memo("smtp-tls", lambda: _starttls(ctx, port, verifying_context(ctx)))
     old = _old_tls_accepted(ctx, port)
     ctx.note(
         f"STARTTLS {ctx.address}:{port}",
@@ -387,7 +389,7 @@ def open_relay(ctx: Context, p: Params) -> Outcome:
         with smtplib.SMTP(ctx.address, port, timeout=ctx.probe_timeout) as smtp:
             smtp.ehlo("audit.invalid")
             if smtp.has_extn("starttls"):
-                smtp.starttls(context=_verifying(ctx))
+                smtp.starttls(context=verifying_context(ctx))
                 smtp.ehlo("audit.invalid")
             smtp.mail(str(p["probe_sender"]))
             code, text = smtp.rcpt(str(p["probe_recipient"]))
@@ -410,7 +412,7 @@ def client_access(ctx: Context, p: Params) -> Outcome:
     problems, seen = [], []
     try:
         with imaplib.IMAP4_SSL(
-            ctx.address, 993, ssl_context=_verifying(ctx), timeout=ctx.probe_timeout
+            ctx.address, 993, ssl_context=verifying_context(ctx), timeout=ctx.probe_timeout
         ) as imap:
             seen.append(f"IMAPS 993: {imap.sock.version()}")  # type: ignore[attr-defined]
     except (OSError, imaplib.IMAP4.error) as exc:
@@ -429,7 +431,7 @@ def client_access(ctx: Context, p: Params) -> Outcome:
         problems.append(f"submission 587: {exc}")
     try:
         with smtplib.SMTP_SSL(
-            ctx.address, 465, timeout=ctx.probe_timeout, context=_verifying(ctx)
+            ctx.address, 465, timeout=ctx.probe_timeout, context=verifying_context(ctx)
         ) as smtp:
             smtp.ehlo("audit.invalid")
             seen.append(f"465: {smtp.sock.version()}, AUTH offered {smtp.has_extn('auth')}")  # type: ignore[union-attr]

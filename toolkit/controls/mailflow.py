@@ -25,7 +25,6 @@ import logging
 import re
 import secrets
 import smtplib
-import ssl
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,7 +38,7 @@ import dkim.util
 
 from toolkit.audit.context import Context
 from toolkit.audit.registry import ControlError, Outcome, Params, control
-from toolkit.controls.mail import Lookup, records
+from toolkit.controls.mail import Lookup, records, verifying_context
 from toolkit.mail.samples import EICAR, macro_document
 
 log = logging.getLogger(__name__)
@@ -74,12 +73,6 @@ def probe_account(p: Params) -> Probe:
     return Probe(login, address, password)
 
 
-def _tls(ctx: Context) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=ctx.ca_file or None)
-    context.check_hostname = False  # the address may be an IP; MAIL-07/09 check names
-    return context
-
-
 def test_message(sender: str, recipient: str, subject: str, token: str) -> EmailMessage:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = sender, recipient, subject
@@ -106,7 +99,7 @@ def deliver(ctx: Context, port: int, msg: EmailMessage, helo: str) -> tuple[int,
     try:
         with smtplib.SMTP(ctx.address, port, timeout=ctx.probe_timeout) as smtp:
             smtp.ehlo(helo)
-            smtp.starttls(context=_tls(ctx))
+            smtp.starttls(context=verifying_context(ctx))
             smtp.ehlo(helo)
             try:
                 smtp.send_message(msg)
@@ -122,7 +115,7 @@ def submit(ctx: Context, port: int, probe: Probe, msg: EmailMessage) -> None:
     try:
         with smtplib.SMTP(ctx.address, port, timeout=ctx.probe_timeout) as smtp:
             smtp.ehlo("audit.invalid")
-            smtp.starttls(context=_tls(ctx))
+            smtp.starttls(context=verifying_context(ctx))
             smtp.ehlo("audit.invalid")
             smtp.login(probe.login, probe.password)
             smtp.send_message(msg)
@@ -205,7 +198,7 @@ class Mailbox:
 def mailbox(ctx: Context, probe: Probe, port: int = 993) -> Iterator[Mailbox]:
     try:
         with imaplib.IMAP4_SSL(
-            ctx.address, port, ssl_context=_tls(ctx), timeout=ctx.probe_timeout
+            ctx.address, port, ssl_context=verifying_context(ctx), timeout=ctx.probe_timeout
         ) as imap:
             try:
                 imap.login(probe.login, probe.password)
@@ -259,18 +252,19 @@ def end_to_end(ctx: Context, p: Params) -> Outcome:
     token = secrets.token_hex(16)
     msg = test_message(probe.address, probe.address, f"Contrôle MAIL-11 {token[:8]}", token)
     with mailbox(ctx, probe, int(p["imaps_port"])) as box:
-        began = time.monotonic()
-        submit(ctx, int(p["submission_port"]), probe, msg)
-        arrived = box.wait(token, float(p["delivery_timeout"]))
-        took = time.monotonic() - began
-        if arrived is None:
+        try:
+            began = time.monotonic()
+            submit(ctx, int(p["submission_port"]), probe, msg)
+            arrived = box.wait(token, float(p["delivery_timeout"]))
+            took = time.monotonic() - began
+            if arrived is None:
+                return Outcome.failed(
+                    f"a message submitted as {probe.login} did not reach its inbox in "
+                    f"{p['delivery_timeout']} s"
+                )
+            raw = box.fetch(*arrived)
+        finally:
             box.delete([token])
-            return Outcome.failed(
-                f"a message submitted as {probe.login} did not reach its inbox in "
-                f"{p['delivery_timeout']} s"
-            )
-        raw = box.fetch(*arrived)
-        box.delete([token])
     valid, seen = dkim_verdict(raw, domain, lookup)
     ctx.note(f"message {msg['Message-ID']} as {probe.login}", f"delivered in {took:.1f} s; {seen}")
     if not valid:
@@ -324,28 +318,29 @@ def hostile_attachments(ctx: Context, p: Params) -> Outcome:
         raise ControlError(f"a clean message from outside is refused too ({answer[0]} {answer[1]})")
     problems, verdicts = [], []
     with mailbox(ctx, probe, int(p["imaps_port"])) as box:
-        if box.wait(clean, float(p["delivery_timeout"])) is None:
-            box.delete([clean, *(s.token for s in sent)])
-            raise ControlError(
-                f"the clean message did not arrive in {p['delivery_timeout']} s: cannot tell "
-                "quarantined messages from slow ones"
-            )
-        folders = box.folders()
-        for sample in sent:
-            code, text = sample.answer
-            if 500 <= code < 600:
-                verdicts.append(f"{sample.filename}: refused ({code})")
-                continue
-            if code != 250:
-                problems.append(
-                    f"{sample.label}: answered {code} {text} (neither refused nor taken)"
+        try:
+            if box.wait(clean, float(p["delivery_timeout"])) is None:
+                raise ControlError(
+                    f"the clean message did not arrive in {p['delivery_timeout']} s: cannot "
+                    "tell quarantined messages from slow ones"
                 )
-                continue
-            found = box.find(sample.token, folders)
-            if found:
-                problems.append(f"{sample.label} reached the mailbox ({', '.join(found)})")
-            else:
-                verdicts.append(f"{sample.filename}: accepted, then kept out of the mailbox")
-        box.delete([clean, *(s.token for s in sent)])
+            folders = box.folders()
+            for sample in sent:
+                code, text = sample.answer
+                if 500 <= code < 600:
+                    verdicts.append(f"{sample.filename}: refused ({code})")
+                    continue
+                if code != 250:
+                    problems.append(
+                        f"{sample.label}: answered {code} {text} (neither refused nor taken)"
+                    )
+                    continue
+                found = box.find(sample.token, folders)
+                if found:
+                    problems.append(f"{sample.label} reached the mailbox ({', '.join(found)})")
+                else:
+                    verdicts.append(f"{sample.filename}: accepted, then kept out of the mailbox")
+        finally:
+            box.delete([clean, *(s.token for s in sent)])
     ctx.note("verdicts", "\n".join(verdicts + problems))
     return Outcome.of(problems, "; ".join(verdicts))
