@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -21,6 +23,16 @@ log = logging.getLogger(__name__)
 
 CALLBACKS = "ansible.posix.profile_tasks,toolkit_events"
 DEFAULT_TIMEOUT = 3600.0
+#: How long ansible-playbook gets to stop after SIGTERM before it is killed.
+STOP_GRACE = 10.0
+#: An event line longer than this is not the callback's: it is skipped, not parsed.
+MAX_EVENT_LINE = 1 << 20
+_EVENTS: dict[str, dict[str, type]] = {
+    "play": {"name": str, "hosts": list},
+    "task": {"name": str},
+    "result": {"host": str, "task": str, "status": str, "msg": str},
+    "stats": {"hosts": dict},
+}
 
 
 @dataclass
@@ -58,6 +70,46 @@ class RunResult:
         return [h for h, s in self.hosts.items() if s.failed]
 
 
+def parse_event(line: str) -> dict[str, Any] | None:
+    """One callback event, or None (logged) when the line is not one: a broken or foreign
+    line never stops the run nor reaches the display half-read."""
+    if len(line) > MAX_EVENT_LINE:
+        log.warning("skipped an event line of %d characters", len(line))
+        return None
+    try:
+        decoded: object = json.loads(line)
+    except json.JSONDecodeError:
+        log.warning("skipped an event line that is not JSON: %.80r", line)
+        return None
+    if not isinstance(decoded, dict):
+        log.warning("skipped an event that is not an object: %.80r", line)
+        return None
+    event: dict[str, Any] = decoded
+    fields = _EVENTS.get(str(event.get("event")))
+    if fields is None or not all(isinstance(event.get(k), t) for k, t in fields.items()):
+        log.warning("skipped an event of an unknown shape: %.80r", line)
+        return None
+    return event
+
+
+def stop(proc: subprocess.Popen[bytes], grace: float = STOP_GRACE) -> None:
+    """End ``proc`` and the workers it forked (its own session): SIGTERM to the group,
+    SIGKILL after ``grace`` seconds; waits until it is gone."""
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    log.info("ansible-playbook (pid %d) stopped", proc.pid)
+
+
 def _apply(event: dict[str, Any], hosts: dict[str, HostSummary]) -> None:
     if event["event"] == "result" and event["status"] in ("failed", "unreachable"):
         hosts.setdefault(
@@ -65,11 +117,18 @@ def _apply(event: dict[str, Any], hosts: dict[str, HostSummary]) -> None:
         ).last_error = f"{event['task']}: {event['msg']}"
     elif event["event"] == "stats":
         for host, counts in event["hosts"].items():
+            if not isinstance(counts, dict):
+                continue
             summary = hosts.setdefault(host, HostSummary(host))
-            summary.ok, summary.changed = counts["ok"], counts["changed"]
-            summary.failed, summary.unreachable = counts["failures"], counts["unreachable"]
-            summary.skipped, summary.rescued = counts["skipped"], counts["rescued"]
-            summary.ignored = counts["ignored"]
+
+            def count(key: str, counts: dict[str, Any] = counts) -> int:
+                value = counts.get(key, 0)
+                return value if isinstance(value, int) else 0
+
+            summary.ok, summary.changed = count("ok"), count("changed")
+            summary.failed, summary.unreachable = count("failures"), count("unreachable")
+            summary.skipped, summary.rescued = count("skipped"), count("rescued")
+            summary.ignored = count("ignored")
 
 
 def run_playbook(
@@ -83,7 +142,10 @@ def run_playbook(
     on_event: Callable[[dict[str, Any]], None] = lambda _event: None,
 ) -> RunResult:
     """Run a playbook; ``on_event`` receives each callback event as it happens. The
-    playbook's own output goes to a log file kept under .cache/provision/."""
+    playbook's own output goes to a log file kept under .cache/provision/.
+
+    ansible-playbook runs in its own session and is ended (with its workers) on every way
+    out of this function: the timeout, an exception in ``on_event``, Ctrl-C."""
     root = project_root()
     logs = root / ".cache" / "provision"
     logs.mkdir(parents=True, exist_ok=True)
@@ -107,7 +169,14 @@ def run_playbook(
         )
         log.info("running %s (log: %s)", " ".join(argv), log_file)
         try:
-            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
+            proc = subprocess.Popen(
+                argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=root,
+                start_new_session=True,
+            )
         except FileNotFoundError as exc:
             raise ExternalCommandError("ansible-playbook not found (run `./run setup`)") from exc
         pending = ""
@@ -116,19 +185,24 @@ def run_playbook(
             nonlocal pending
             pending += events.read()
             *lines, pending = pending.split("\n")
+            if len(pending) > MAX_EVENT_LINE:
+                log.warning("skipped an unterminated event line of %d characters", len(pending))
+                pending = ""
             for line in filter(None, lines):
-                event = json.loads(line)
-                _apply(event, hosts)
-                on_event(event)
+                event = parse_event(line)
+                if event is not None:
+                    _apply(event, hosts)
+                    on_event(event)
 
-        while proc.poll() is None:
+        try:
+            while proc.poll() is None:
+                drain()
+                if time.monotonic() - started > timeout:
+                    raise ExternalCommandError(
+                        f"{playbook} still running after {timeout:.0f} s: stopped (log: {log_file})"
+                    )
+                time.sleep(0.2)
             drain()
-            if time.monotonic() - started > timeout:
-                proc.kill()
-                proc.wait()
-                raise ExternalCommandError(
-                    f"{playbook} still running after {timeout:.0f} s: stopped (log: {log_file})"
-                )
-            time.sleep(0.2)
-        drain()
+        finally:
+            stop(proc)
     return RunResult(proc.returncode, hosts, log_file, time.monotonic() - started)

@@ -16,6 +16,7 @@ from toolkit.cli.provision import provision
 from toolkit.cli.roster import roster
 from toolkit.cli.vpn import vpn
 from toolkit.errors import InvalidInputError, ToolkitError
+from toolkit.text import printable
 
 
 class ToolkitGroup(click.Group):
@@ -29,7 +30,7 @@ class ToolkitGroup(click.Group):
             err.print("invalid input: nothing was applied", style="bold red")
             ctx.exit(int(exc.exit_code))
         except ToolkitError as exc:
-            err.print(f"error: {exc}", style="bold red", markup=False)
+            err.print(f"error: {printable(exc, multiline=True)}", style="bold red", markup=False)
             ctx.exit(int(exc.exit_code))
 
 

@@ -8,11 +8,19 @@ from typing import Any
 import click
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from toolkit.cli.common import err, inventory_options, out
 from toolkit.errors import ToolkitError
 from toolkit.exitcodes import ExitCode
 from toolkit.provision import RunResult, run_playbook
+from toolkit.text import printable
+
+
+def plain(value: object) -> Text:
+    """Text from Ansible (play, task, host names, messages) as rich shows it: printable
+    and never read as markup, so ``[/x]`` in a message is shown, not parsed."""
+    return Text(printable(value))
 
 
 def summary_table(result: RunResult) -> Table:
@@ -22,8 +30,8 @@ def summary_table(result: RunResult) -> Table:
     for name, s in sorted(result.hosts.items()):
         colour = {"ok": "green", "failed": "red", "unreachable": "red"}[s.status]
         table.add_row(
-            name,
-            f"[{colour}]{s.status}[/]",
+            plain(name),
+            Text(s.status, style=colour),
             str(s.ok),
             str(s.changed),
             str(s.failed),
@@ -60,18 +68,23 @@ def run_with_progress(
             nonlocal play_hosts
             if event["event"] == "play":
                 play_hosts = event["hosts"]
-                progress.console.print(f"[bold]PLAY[/] {event['name']}")
+                progress.console.print(Text.assemble(("PLAY", "bold"), " ", plain(event["name"])))
             elif event["event"] == "task":
                 progress.update(
-                    bar, description=event["name"], completed=0, total=len(play_hosts) or None
+                    bar,
+                    description=plain(event["name"]).markup,
+                    completed=0,
+                    total=len(play_hosts) or None,
                 )
             elif event["event"] == "result":
                 progress.advance(bar)
                 if event["status"] in ("failed", "unreachable"):
                     progress.console.print(
-                        f"[red]{event['status']}[/] {event['host']}: "
-                        f"{event['task']}: {event['msg']}",
-                        markup=True,
+                        Text.assemble(
+                            (event["status"], "red"),
+                            " ",
+                            plain(f"{event['host']}: {event['task']}: {event['msg']}"),
+                        )
                     )
 
         result = run_playbook(
