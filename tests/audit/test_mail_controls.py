@@ -16,6 +16,7 @@ from tests.audit.conftest import fake_context, params
 from toolkit.audit.catalogue import Catalogue
 from toolkit.audit.registry import Outcome, Status, implementations
 from toolkit.controls import mail
+from toolkit.controls import tls as tlslib
 
 IMPL = implementations()
 DOMAIN = "lab.telework.test"
@@ -139,7 +140,7 @@ def tls(
 def test_starttls_with_tls_1_3_and_the_mx_name_passes_mail_07(
     catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(mail, "_starttls", lambda ctx, port, context: tls())
+    monkeypatch.setattr(mail, "_starttls", lambda ctx, port, context, name: tls())
     monkeypatch.setattr(mail, "_old_tls_accepted", lambda ctx, port: False)
     assert run(catalogue, "MAIL-07").status is Status.PASS
 
@@ -147,23 +148,52 @@ def test_starttls_with_tls_1_3_and_the_mx_name_passes_mail_07(
 def test_tls_1_1_and_a_wrong_name_fail_mail_07(
     catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(mail, "_starttls", lambda ctx, port, context: tls(names=("localhost",)))
+    monkeypatch.setattr(
+        mail, "_starttls", lambda ctx, port, context, name: tls(names=("localhost",))
+    )
     monkeypatch.setattr(mail, "_old_tls_accepted", lambda ctx, port: True)
     assert run(catalogue, "MAIL-07").summary == (
         "a TLS 1.1 handshake succeeds; certificate not valid for mail.lab.telework.test (localhost)"
     )
 
 
+def test_a_certificate_refused_for_the_mx_name_fails_mail_07(
+    catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names: list[str] = []
+
+    def refused(ctx: object, port: int, context: object, name: str) -> mail.SmtpTls:
+        names.append(name)
+        raise tlslib.CertificateRefusedError(
+            f"STARTTLS: the certificate does not match the name {name}; nothing was sent"
+        )
+
+    monkeypatch.setattr(mail, "_starttls", refused)
+    monkeypatch.setattr(mail, "_old_tls_accepted", lambda ctx, port: False)
+    outcome = run(catalogue, "MAIL-07", mx_name="mx.lab.telework.test")
+    assert outcome.status is Status.FAIL
+    assert outcome.summary == (
+        "STARTTLS: the certificate does not match the name mx.lab.telework.test; nothing was sent"
+    )
+    assert names == ["mx.lab.telework.test"]
+
+
 def test_without_tlsa_records_mail_06_only_warns(
     catalogue: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(mail, "_starttls", lambda ctx, port, context: tls())
+    monkeypatch.setattr(mail, "_starttls", lambda ctx, port, context, name: tls())
     assert run(catalogue, "MAIL-06", zone(tmp_path)).status is Status.WARN
 
 
 class FakeSocket:
     def version(self) -> str:
         return "TLSv1.3"
+
+
+class FakeTls:
+    """tls.IMAPS / tls.SMTPS: a session over TLS 1.3."""
+
+    tls = FakeSocket()
 
 
 class FakeSmtp:
@@ -188,8 +218,9 @@ class FakeSmtp:
     def has_extn(self, name: str) -> bool:
         return name in self.extensions
 
-    def starttls(self, context: object) -> None:
+    def secured(self) -> FakeSocket:
         self.extensions = ()
+        return self.sock
 
     def mail(self, sender: str) -> tuple[int, bytes]:
         return 250, b"ok"
@@ -208,6 +239,7 @@ def test_refused_relaying_passes_and_accepted_relaying_fails_mail_08(
     catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(mail.smtplib, "SMTP", FakeSmtp)
+    monkeypatch.setattr(tlslib, "starttls", lambda smtp, name, context: smtp.secured())
     assert run(catalogue, "MAIL-08").status is Status.PASS
     monkeypatch.setattr(FakeSmtp, "rcpt_code", 250)
     assert (
@@ -219,21 +251,42 @@ def test_refused_relaying_passes_and_accepted_relaying_fails_mail_08(
 def test_auth_offered_before_tls_on_587_fails_mail_09(
     catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Imap:
-        sock = FakeSocket()
-
+    class Imap(FakeTls):
         def __init__(self, *a: object, **k: object) -> None: ...
         def __enter__(self) -> Imap:
             return self
 
         def __exit__(self, *exc: object) -> None: ...
 
-    monkeypatch.setattr(mail.imaplib, "IMAP4_SSL", Imap)
+    class Smtps(FakeTls, FakeSmtp): ...
+
+    monkeypatch.setattr(tlslib, "IMAPS", Imap)
     monkeypatch.setattr(mail.smtplib, "SMTP", FakeSmtp)
-    monkeypatch.setattr(mail.smtplib, "SMTP_SSL", FakeSmtp)
+    monkeypatch.setattr(tlslib, "SMTPS", Smtps)
     assert run(catalogue, "MAIL-09").status is Status.PASS
     monkeypatch.setattr(FakeSmtp, "extensions", ("starttls", "auth"))
     monkeypatch.setattr(FakeSmtp, "mail_code", 250)
     assert run(catalogue, "MAIL-09").summary == (
         "587 offers AUTH before STARTTLS; 587 accepts MAIL FROM before STARTTLS (250)"
+    )
+
+
+def test_an_imaps_certificate_refused_for_the_server_name_fails_mail_09(
+    catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(address: str, port: int, *, server_name: str, **kwargs: object) -> None:
+        raise tlslib.CertificateRefusedError(
+            f"TLS {address}:{port}: the certificate does not match the name {server_name}; "
+            "nothing was sent"
+        )
+
+    monkeypatch.setattr(tlslib, "IMAPS", refused)
+    monkeypatch.setattr(mail.smtplib, "SMTP", FakeSmtp)
+    monkeypatch.setattr(tlslib, "SMTPS", refused)
+    outcome = run(catalogue, "MAIL-09")
+    assert outcome.status is Status.FAIL
+    assert outcome.summary == (
+        "IMAPS 993: TLS 192.0.2.10:993: the certificate does not match the name "
+        "mail.lab.telework.test; nothing was sent; 465: TLS 192.0.2.10:465: the certificate "
+        "does not match the name mail.lab.telework.test; nothing was sent"
     )

@@ -6,7 +6,10 @@ parameter ``zone_file`` is set, from a zone file such as the snippet the mail_se
 writes to ``<inventory>/.mail/<domain>.zone`` (the lab has no DNS zone: there the audit
 judges the records the administration is asked to publish, not published ones). The
 service controls (MAIL-04 policy, MAIL-07..09) speak SMTP, HTTPS and IMAP to the host's
-service address, never through SSH, and never send a message.
+service address, never through SSH, and never send a message. Every TLS session is opened
+with toolkit.controls.tls: the certificate must be of the target's CA and valid for the
+name the service presents (``audit_server_name``, MAIL-07's ``mx_name``, or
+``mta-sts.<domain>``), whatever address is probed.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from toolkit.audit.context import Context
 from toolkit.audit.registry import ControlError, Outcome, Params, as_list, control
+from toolkit.controls import tls as tlslib
 from toolkit.controls.web import name_matches
 
 log = logging.getLogger(__name__)
@@ -199,17 +203,15 @@ def _san(sock: ssl.SSLSocket) -> list[str]:
 
 
 def _https_get(ctx: Context, host: str, path: str) -> tuple[int, str]:
-    context = ssl.create_default_context(cafile=ctx.ca_file or None)
-    context.check_hostname = False  # the name is checked below, the address may be an IP
-    conn = http.client.HTTPSConnection(ctx.address, 443, timeout=ctx.probe_timeout, context=context)
+    """GET ``path`` from ``host`` at the service address, once its certificate proved ``host``."""
+    conn = tlslib.HTTPS(
+        ctx.address,
+        443,
+        server_name=host,
+        context=tlslib.verifying_context(ctx.ca_file),
+        timeout=ctx.probe_timeout,
+    )
     try:
-        conn.connect()
-        sock = conn.sock
-        if not isinstance(sock, ssl.SSLSocket):
-            raise ControlError(f"https://{host}: no TLS session")
-        names = _san(sock)
-        if not name_matches(host, names):
-            raise ControlError(f"https://{host}: certificate not valid for {host}")
         conn.request("GET", path, headers={"Host": host, "User-Agent": "telework-toolkit audit"})
         response = conn.getresponse()
         return response.status, response.read(65536).decode(errors="replace")
@@ -279,39 +281,33 @@ class SmtpTls:
     names: list[str]
 
 
-def _starttls(ctx: Context, port: int, context: ssl.SSLContext) -> SmtpTls:
+def _starttls(ctx: Context, port: int, context: ssl.SSLContext, server_name: str) -> SmtpTls:
+    """STARTTLS on ``port`` for ``server_name``; what the session and certificate are."""
     try:
         with smtplib.SMTP(ctx.address, port, timeout=ctx.probe_timeout) as smtp:
             smtp.ehlo("audit.invalid")
             if not smtp.has_extn("starttls"):
                 raise ControlError(f"port {port} does not offer STARTTLS")
-            smtp.starttls(context=context)
-            sock = smtp.sock
-            if not isinstance(sock, ssl.SSLSocket):
-                raise ControlError(f"port {port}: no TLS session after STARTTLS")
+            sock = tlslib.starttls(smtp, server_name, context)
             der = sock.getpeercert(binary_form=True) or b""
             return SmtpTls(sock.version() or "", der, _san(sock))
     except (OSError, smtplib.SMTPException) as exc:
         raise ControlError(f"SMTP {ctx.address}:{port}: {exc}") from exc
 
 
-def verifying_context(ctx: Context) -> ssl.SSLContext:
-    """TLS context trusting the audit's CA; names are checked by the controls themselves
-    (the probed address may be an IP)."""
-    context = ssl.create_default_context(cafile=ctx.ca_file or None)
-    context.check_hostname = False
-    return context
+def _smtp_tls(ctx: Context, port: int, server_name: str) -> SmtpTls:
+    """The verified STARTTLS session of ``port`` for ``server_name``, shared by MAIL-06/07."""
+    return ctx.memo(
+        f"smtp-tls:{port}:{server_name}",
+        lambda: _starttls(ctx, port, tlslib.verifying_context(ctx.ca_file), server_name),
+    )
 
 
 def _old_tls_accepted(ctx: Context, port: int) -> bool:
-    """Whether the server completes a handshake capped at TLS 1.1."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-    context.minimum_version = ssl.TLSVersion.TLSv1
-    context.maximum_version = ssl.TLSVersion.TLSv1_1
-    context.set_ciphers("ALL:@SECLEVEL=0")
+    """Whether the server completes a handshake capped at TLS 1.1 (nothing is sent over it)."""
+    context = tlslib.handshake_only_context(ssl.TLSVersion.TLSv1_1)
     try:
-        _starttls(ctx, port, context)
+        _starttls(ctx, port, context, tlslib.service_name(ctx))
     except ControlError:
         return False
     return True
@@ -321,7 +317,7 @@ def _old_tls_accepted(ctx: Context, port: int) -> bool:
 def dane(ctx: Context, p: Params) -> Outcome:
     """TLSA records of each MX match its certificate (advisory: a warning without them)."""
     domain, lookup = records(ctx, p)
-    tls = ctx.memo("smtp-tls", lambda: _starttls(ctx, int(p["port"]), verifying_context(ctx)))
+    tls = _smtp_tls(ctx, int(p["port"]), tlslib.service_name(ctx, str(p.get("mx_name") or "")))
     problems, missing = [], []
     for mx in _mx_hosts(domain, lookup, ctx):
         tlsa = lookup(f"_25._tcp.{mx}", "TLSA")
@@ -362,23 +358,26 @@ def tlsa_matches(record: str, der: bytes) -> bool:
 def mx_starttls(ctx: Context, p: Params) -> Outcome:
     """STARTTLS on the MX port, TLS 1.2 or newer only, a certificate valid for the MX name."""
     port = int(p["port"])
-    tls = ctx.memo("smtp-tls", lambda: _starttls(ctx, port, verifying_context(ctx)))
-    old = _old_tls_accepted(ctx, port)
-    ctx.note(
-        f"STARTTLS {ctx.address}:{port}",
-        f"{tls.version}, names {', '.join(tls.names)}; TLS 1.1 accepted: {old}",
-    )
+    mx_name = tlslib.service_name(ctx, str(p.get("mx_name") or ""))
     problems = []
-    if tls.version not in ("TLSv1.2", "TLSv1.3"):
+    try:
+        tls: SmtpTls | None = _smtp_tls(ctx, port, mx_name)
+    except tlslib.CertificateRefusedError as exc:
+        tls = None
+        problems.append(str(exc))
+    old = _old_tls_accepted(ctx, port)
+    seen = f"{tls.version}, names {', '.join(tls.names)}" if tls else "certificate refused"
+    ctx.note(f"STARTTLS {ctx.address}:{port} for {mx_name}", f"{seen}; TLS 1.1 accepted: {old}")
+    if tls and tls.version not in ("TLSv1.2", "TLSv1.3"):
         problems.append(f"negotiated {tls.version}")
     if old:
         problems.append("a TLS 1.1 handshake succeeds")
-    mx_name = str(p.get("mx_name") or ctx.server_name)
-    if not name_matches(mx_name, tls.names):
+    if tls and not name_matches(mx_name, tls.names):
         problems.append(
             f"certificate not valid for {mx_name} ({', '.join(tls.names) or 'no name'})"
         )
-    return Outcome.of(problems, f"{tls.version}, trusted certificate for {mx_name}")
+    version = tls.version if tls else ""
+    return Outcome.of(problems, f"{version}, trusted certificate for {mx_name}")
 
 
 @control("MAIL-08", needs_ssh=False)
@@ -389,7 +388,9 @@ def open_relay(ctx: Context, p: Params) -> Outcome:
         with smtplib.SMTP(ctx.address, port, timeout=ctx.probe_timeout) as smtp:
             smtp.ehlo("audit.invalid")
             if smtp.has_extn("starttls"):
-                smtp.starttls(context=verifying_context(ctx))
+                tlslib.starttls(
+                    smtp, tlslib.service_name(ctx), tlslib.verifying_context(ctx.ca_file)
+                )
                 smtp.ehlo("audit.invalid")
             smtp.mail(str(p["probe_sender"]))
             code, text = smtp.rcpt(str(p["probe_recipient"]))
@@ -410,12 +411,13 @@ def client_access(ctx: Context, p: Params) -> Outcome:
     """IMAPS on 993; submission on 465 (implicit TLS) or 587 (STARTTLS required); no AUTH
     before TLS."""
     problems, seen = [], []
+    name, context = tlslib.service_name(ctx), tlslib.verifying_context(ctx.ca_file)
     try:
-        with imaplib.IMAP4_SSL(
-            ctx.address, 993, ssl_context=verifying_context(ctx), timeout=ctx.probe_timeout
+        with tlslib.IMAPS(
+            ctx.address, 993, server_name=name, context=context, timeout=ctx.probe_timeout
         ) as imap:
-            seen.append(f"IMAPS 993: {imap.sock.version()}")  # type: ignore[attr-defined]
-    except (OSError, imaplib.IMAP4.error) as exc:
+            seen.append(f"IMAPS 993: {imap.tls.version()}")
+    except (OSError, imaplib.IMAP4.error, tlslib.CertificateRefusedError) as exc:
         problems.append(f"IMAPS 993: {exc}")
     try:
         with smtplib.SMTP(ctx.address, 587, timeout=ctx.probe_timeout) as smtp:
@@ -430,11 +432,13 @@ def client_access(ctx: Context, p: Params) -> Outcome:
     except (OSError, smtplib.SMTPException) as exc:
         problems.append(f"submission 587: {exc}")
     try:
-        with smtplib.SMTP_SSL(
-            ctx.address, 465, timeout=ctx.probe_timeout, context=verifying_context(ctx)
+        with tlslib.SMTPS(
+            ctx.address, 465, server_name=name, context=context, timeout=ctx.probe_timeout
         ) as smtp:
             smtp.ehlo("audit.invalid")
-            seen.append(f"465: {smtp.sock.version()}, AUTH offered {smtp.has_extn('auth')}")  # type: ignore[union-attr]
+            seen.append(f"465: {smtp.tls.version()}, AUTH offered {smtp.has_extn('auth')}")
+    except tlslib.CertificateRefusedError as exc:
+        problems.append(f"465: {exc}")  # a client of 465 would be refused, or worse
     except (OSError, smtplib.SMTPException) as exc:
         seen.append(f"465: {exc}")
     ctx.note(f"IMAPS/submission at {ctx.address}", "\n".join(seen))

@@ -5,7 +5,10 @@ role's probe account (``directory_probe_accounts``: ``audit-probe``, a member of
 ``teleworkers`` only, its password on the control node). Parameters: ``login``,
 ``address``, ``password_path`` (relative to the inventory folder). Every message carries a
 random token in ``X-Telework-Audit``; the controls find their messages by it and delete
-them afterwards, so a mailbox is left as it was.
+them afterwards, so a mailbox is left as it was. The probe's password is sent only over
+TLS to a server whose certificate is of the target's CA and valid for
+``audit_server_name`` (toolkit.controls.tls): a certificate of the same CA issued to
+another name is refused before LOGIN or AUTH.
 
 - MAIL-11 submits a message on 587 after STARTTLS with the probe's password, reads it back
   over IMAPS and verifies its DKIM signature against the published key (the DNS, or the
@@ -38,7 +41,8 @@ import dkim.util
 
 from toolkit.audit.context import Context
 from toolkit.audit.registry import ControlError, Outcome, Params, control
-from toolkit.controls.mail import Lookup, records, verifying_context
+from toolkit.controls import tls
+from toolkit.controls.mail import Lookup, records
 from toolkit.mail.samples import EICAR, macro_document
 
 log = logging.getLogger(__name__)
@@ -99,7 +103,7 @@ def deliver(ctx: Context, port: int, msg: EmailMessage, helo: str) -> tuple[int,
     try:
         with smtplib.SMTP(ctx.address, port, timeout=ctx.probe_timeout) as smtp:
             smtp.ehlo(helo)
-            smtp.starttls(context=verifying_context(ctx))
+            tls.starttls(smtp, tls.service_name(ctx), tls.verifying_context(ctx.ca_file))
             smtp.ehlo(helo)
             try:
                 smtp.send_message(msg)
@@ -115,7 +119,8 @@ def submit(ctx: Context, port: int, probe: Probe, msg: EmailMessage) -> None:
     try:
         with smtplib.SMTP(ctx.address, port, timeout=ctx.probe_timeout) as smtp:
             smtp.ehlo("audit.invalid")
-            smtp.starttls(context=verifying_context(ctx))
+            # the certificate proves the server's name before the password is sent
+            tls.starttls(smtp, tls.service_name(ctx), tls.verifying_context(ctx.ca_file))
             smtp.ehlo("audit.invalid")
             smtp.login(probe.login, probe.password)
             smtp.send_message(msg)
@@ -131,7 +136,7 @@ def submit(ctx: Context, port: int, probe: Probe, msg: EmailMessage) -> None:
 class Mailbox:
     """The probe's mailbox over IMAPS: find messages by token, in every folder."""
 
-    def __init__(self, imap: imaplib.IMAP4_SSL) -> None:
+    def __init__(self, imap: imaplib.IMAP4) -> None:
         self.imap = imap
 
     def folders(self) -> list[str]:
@@ -197,8 +202,12 @@ class Mailbox:
 @contextmanager
 def mailbox(ctx: Context, probe: Probe, port: int = 993) -> Iterator[Mailbox]:
     try:
-        with imaplib.IMAP4_SSL(
-            ctx.address, port, ssl_context=verifying_context(ctx), timeout=ctx.probe_timeout
+        with tls.IMAPS(
+            ctx.address,
+            port,
+            server_name=tls.service_name(ctx),
+            context=tls.verifying_context(ctx.ca_file),
+            timeout=ctx.probe_timeout,
         ) as imap:
             try:
                 imap.login(probe.login, probe.password)

@@ -2,8 +2,9 @@
 
 Each TLS port the host's profiles list is scanned once with sslyze (protocol versions,
 cipher suites, certificate) and the three TLS controls judge that scan; WEB-04 speaks
-HTTP to each HTTP port and HTTPS to each TLS port. Probes go to the host's service
-address, never through SSH.
+HTTP to each HTTP port and HTTPS to each TLS port, over a session whose certificate proved
+the host's name (toolkit.controls.tls). Probes go to the host's service address, never
+through SSH.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import http.client
 import logging
 import re
-import ssl
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from toolkit.audit.context import Context
 from toolkit.audit.registry import ControlError, Outcome, Params, as_list, control
+from toolkit.controls import tls as tlslib
 
 log = logging.getLogger(__name__)
 
@@ -257,12 +258,13 @@ def tls_certificate(ctx: Context, p: Params) -> Outcome:
 
 def _get(ctx: Context, port: int, *, tls: bool, server_name: str) -> tuple[int, dict[str, str]]:
     if tls:
-        # The certificate is WEB-03's business: here only the HTTP headers are read.
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            ctx.address, port, timeout=ctx.probe_timeout, context=context
+        # Headers count only from the server that proved the name (WEB-03 says why not).
+        conn: http.client.HTTPConnection = tlslib.HTTPS(
+            ctx.address,
+            port,
+            server_name=server_name,
+            context=tlslib.verifying_context(ctx.ca_file),
+            timeout=ctx.probe_timeout,
         )
     else:
         conn = http.client.HTTPConnection(ctx.address, port, timeout=ctx.probe_timeout)
@@ -307,6 +309,6 @@ def https_redirect_hsts(ctx: Context, p: Params) -> Outcome:
                 problems.append(f"port {port}: no HSTS header")
             elif int(m.group(1)) < min_age:
                 problems.append(f"port {port}: HSTS max-age {m.group(1)} s (at least {min_age})")
-    except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
+    except (OSError, http.client.HTTPException) as exc:  # ssl.SSLError is an OSError
         raise ControlError(f"HTTP probe of {ctx.address}: {exc}") from exc
     return Outcome.of(problems, "HTTP redirects to HTTPS, HSTS set")
