@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from toolkit.exitcodes import ExitCode
+from toolkit.text import printable
 
 
 class ToolkitError(Exception):
@@ -30,7 +31,11 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One finding about an input file, rendered as ``FILE:LINE: field: message``."""
+    """One finding about an input file, rendered as ``FILE:LINE: field: message``.
+
+    The one place every problem becomes text: file, field and message go through
+    :func:`toolkit.text.printable`, so a value quoted from the input (an unknown group, a
+    file name) never reaches a terminal, a log or Ansible's output raw."""
 
     file: str
     line: int
@@ -40,7 +45,10 @@ class Problem:
 
     def __str__(self) -> str:
         prefix = "warning: " if self.severity is Severity.WARNING else ""
-        return f"{self.file}:{self.line}: {self.field}: {prefix}{self.message}"
+        return (
+            f"{printable(self.file)}:{self.line}: {printable(self.field)}: "
+            f"{prefix}{printable(self.message)}"
+        )
 
 
 class InvalidInputError(ToolkitError):

@@ -3,7 +3,8 @@
 Reads ``roster.csv`` beside the inventory's hosts file, checks it against
 ``group_vars/all/telework.yml`` with the toolkit's own validator, and gives group ``all``
 the list of teleworkers (every column, devices and VPN groups as lists). An invalid roster
-stops Ansible before anything is applied, with every problem as FILE:LINE: field: message.
+stops Ansible before anything is applied, with every problem as FILE:LINE: field: message
+(a file too big, a quote never closed or a hostile character included: never a traceback).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ _CACHE: dict[tuple[str, float, float], list[dict[str, Any]]] = {}
 
 
 def _roster_vars(inventory: Path) -> list[dict[str, Any]] | None:
-    from toolkit.errors import InvalidInputError  # noqa: PLC0415 (only when a roster exists)
+    from toolkit.errors import ToolkitError  # noqa: PLC0415 (only when a roster exists)
     from toolkit.roster import load_environment_roster  # noqa: PLC0415
     from toolkit.roster.parse import ROSTER_FILE  # noqa: PLC0415
     from toolkit.roster.reference import REFERENCE_FILE  # noqa: PLC0415
@@ -51,7 +52,7 @@ def _roster_vars(inventory: Path) -> list[dict[str, Any]] | None:
     if key not in _CACHE:
         try:
             loaded = load_environment_roster(inventory)
-        except InvalidInputError as exc:
+        except ToolkitError as exc:  # every bad file is one (never a traceback)
             raise AnsibleParserError(f"invalid roster, nothing applied:\n{exc}") from exc
         _CACHE[key] = [t.as_vars() for t in loaded.teleworkers]
     return _CACHE[key]

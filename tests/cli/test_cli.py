@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -231,3 +233,54 @@ def test_roster_sync_runs_the_sync_playbook_with_check_and_diff(
     assert playbook_runs == [
         ("playbooks/roster_sync.yml", {"check": True, "diff": True, "what": "roster sync"})
     ]
+
+
+def _unterminated_quote(path: Path) -> Path:
+    path.write_text(f'{HEADER}\nz8,"Omar\n' + ("x" * 1023 + "\n") * 200)
+    return path
+
+
+def _over_the_size_limit(path: Path) -> Path:
+    from toolkit.roster.source import MAX_ROSTER_BYTES
+
+    path.write_text(f"{HEADER}\n")
+    os.truncate(path, MAX_ROSTER_BYTES + 1)  # sparse
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (_unterminated_quote, ":2: -: a value runs past the CSV reader's limit"),
+        (_over_the_size_limit, ":1: -: 67,108,865 bytes, over the 64 MiB a roster may have"),
+    ],
+    ids=["unterminated-quote", "over-64-MiB"],
+)
+def test_roster_validate_refuses_a_file_too_big_to_be_a_roster_with_one_message_and_exit_4(
+    runner: CliRunner, env_dir: Path, make: Callable[[Path], Path], message: str
+) -> None:
+    bad = make(env_dir / "roster.csv")
+    result = runner.invoke(cli, ["roster", "validate", "-i", str(env_dir)])
+    assert result.exit_code == ExitCode.INVALID_INPUT
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"{bad}{message}"), lines
+    assert lines[1] == "invalid input: nothing was applied"
+    assert "Traceback" not in result.output
+
+
+def test_roster_validate_never_echoes_an_escape_sequence_or_a_bidi_override_raw(
+    runner: CliRunner, env_dir: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "export\x1b[2J\u202e.csv"
+    bad.write_text(
+        f"{HEADER}\n"
+        "x1,X,س,x1@example.gov.ma,dsi,partial,mon,2026-09-01,C,laptop:x1,"
+        '"staff \x1b]0;pwned\x07 fi\u202enance",active\n'
+    )
+    result = runner.invoke(cli, ["roster", "validate", "-i", str(env_dir), str(bad)])
+    assert result.exit_code == ExitCode.INVALID_INPUT
+    for raw in ("\x1b", "\x07", "\u202e"):
+        assert raw not in result.output
+    shown = "export\\x1b[2J\\u202e.csv:2: vpn_groups: contains U+001B, U+0007, U+202E"
+    assert result.stderr.startswith(str(tmp_path) + "/" + shown)

@@ -4,6 +4,8 @@ toolkit_events callback reports a playbook run (real ansible commands, local con
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from toolkit.adapters.ansible import ansible_env, load_inventory, tool
 from toolkit.adapters.process import run
 from toolkit.errors import InvalidInputError
 from toolkit.provision import run_playbook
+from toolkit.roster.source import MAX_ROSTER_BYTES
 
 
 def test_ansible_sees_the_validated_roster_as_telework_roster(env_dir: Path) -> None:
@@ -61,6 +64,32 @@ def test_e1_an_invalid_roster_stops_ansible_before_anything_runs(env_dir: Path) 
     message = str(caught.value)
     assert "invalid roster, nothing applied" in message
     assert f"{roster}:2: approved_on: missing approval date" in message
+
+
+def _unterminated_quote(roster: Path) -> str:
+    roster.write_text(f'{HEADER}\nz8,"Omar\n' + ("x" * 1023 + "\n") * 200)
+    return f"{roster}:2: -: a value runs past the CSV reader's limit"
+
+
+def _over_the_size_limit(roster: Path) -> str:
+    roster.write_text(f"{HEADER}\n")
+    os.truncate(roster, MAX_ROSTER_BYTES + 1)  # sparse
+    return f"{roster}:1: -: 67,108,865 bytes, over the 64 MiB a roster may have"
+
+
+@pytest.mark.parametrize(
+    "spoil", [_unterminated_quote, _over_the_size_limit], ids=["unterminated-quote", "over-64-MiB"]
+)
+def test_a_roster_too_big_to_be_one_stops_ansible_with_a_clear_error(
+    env_dir: Path, spoil: Callable[[Path], str]
+) -> None:
+    expected = spoil(env_dir / "roster.csv")
+    with pytest.raises(InvalidInputError) as caught:
+        load_inventory(env_dir)
+    message = str(caught.value)
+    assert "invalid roster, nothing applied" in message
+    assert expected in message
+    assert "Traceback" not in message and "_csv.Error" not in message
 
 
 def test_the_event_callback_reports_results_and_failures(

@@ -83,7 +83,7 @@ def test_column_names_are_matched_whatever_their_case_and_spacing(
     assert roster.by_id("z9").name_latin == "Zineb Fassi"
 
 
-def test_a_quoted_value_spanning_two_lines_keeps_the_line_of_its_row_start(
+def test_a_quoted_value_spanning_two_lines_is_refused_on_its_row_start_line(
     write_file: Callable[..., Path], reference: Reference
 ) -> None:
     text = (
@@ -92,7 +92,9 @@ def test_a_quoted_value_spanning_two_lines_keeps_the_line_of_its_row_start(
     )
     path = write_file(text)
     assert _errors(path, reference) == [
-        f"{path}:4: unit: unknown unit 'nowhere' (declared: dsi, finance)"
+        f"{path}:2: eligible_tasks: contains U+000A: write the value on one line, "
+        "without control, line-separator or bidi characters",
+        f"{path}:4: unit: unknown unit 'nowhere' (declared: dsi, finance)",
     ]
 
 
@@ -201,7 +203,7 @@ def test_a_quoted_value_spanning_two_lines_keeps_the_line_of_its_row_start(
         ),
         (
             "x1,X\x07,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active",
-            "name_latin: contains control characters",
+            "name_latin: contains U+0007: write the value on one line",
         ),
         (
             "x1,X,س,x@example.gov.ma,dsi,partial,mon,2026-09-01,DSI,laptop:x1,staff,active,extra",

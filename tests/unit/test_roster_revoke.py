@@ -69,19 +69,20 @@ def test_the_reason_and_the_equipment_to_return_go_to_the_journal_beside_the_ros
     assert rows[0]["when"].endswith("+00:00") and rows[0]["operator"]
 
 
-def test_a_row_whose_quoted_value_spans_lines_is_rewritten_whole(
+def test_a_row_whose_quoted_value_holds_the_separator_is_rewritten_whole(
     write_file: Callable[..., Path], reference: Reference, good_roster_text: str
 ) -> None:
+    # A value may no longer span lines (it is refused): a quoted separator is what is left.
     lines = good_roster_text.splitlines()
     lines[0] += ",eligible_tasks"
-    lines[1] += ',"Exploitation\net supervision"'
+    lines[1] += ',"Exploitation, supervision"'
     path = write_file("\n".join(lines) + "\n")
 
     revoke(path, reference, "a1", "Fin de mission", today=TODAY)
 
     roster = load_roster(path, reference, today=TODAY)
     assert roster.by_id("a1").status is Status.REVOKED
-    assert roster.by_id("a1").eligible_tasks == "Exploitation\net supervision"
+    assert roster.by_id("a1").eligible_tasks == "Exploitation, supervision"
     assert [t.id for t in roster.active()] == ["a2", "a3"]
 
 

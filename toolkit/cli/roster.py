@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from toolkit.cli.common import err, inventory_options, out, print_problems
@@ -16,6 +17,7 @@ from toolkit.roster import load_environment_roster, load_reference, load_roster
 from toolkit.roster.onsite import week_counts
 from toolkit.roster.parse import ROSTER_FILE
 from toolkit.roster.revoke import revoke as revoke_teleworker
+from toolkit.text import printable
 
 
 @click.group()
@@ -40,7 +42,7 @@ def validate(inventory: Path, file: Path | None, reference: Path | None) -> None
     print_problems(list(loaded.warnings))
     active = len(loaded.active())
     out.print(
-        f"{loaded.path}: {len(loaded.teleworkers)} teleworkers ({active} active, "
+        f"{printable(loaded.path)}: {len(loaded.teleworkers)} teleworkers ({active} active, "
         f"{len(loaded.teleworkers) - active} revoked), {len(loaded.warnings)} warnings: "
         "valid",
         markup=False,
@@ -97,12 +99,12 @@ def check(inventory: Path, week_of: datetime | None, as_json: bool) -> None:
                 c = next(x for x in counts if x.unit == unit and x.day == d)
                 style = "green" if c.ok else "bold red"
                 cells.append(f"[{style}]{c.onsite}/{c.min_onsite}[/]")
-            table.add_row(unit, *cells)
+            table.add_row(escape(printable(unit)), *cells)
         out.print(table)
     short = [c for c in counts if not c.ok]
     for c in short:
         (err if as_json else out).print(
-            f"C3: {c.unit} on {c.weekday} {c.day}: {c.onsite} on site at {c.lowest_at}, "
+            f"C3: {printable(c.unit)} on {c.weekday} {c.day}: {c.onsite} on site at {c.lowest_at}, "
             f"minimum {c.min_onsite}",
             style="red",
             markup=False,
@@ -143,11 +145,13 @@ def revoke(inventory: Path, ident: str, reason: str, no_sync: bool) -> None:
     the account on every platform at once (`roster sync`)."""
     done = revoke_teleworker(inventory / ROSTER_FILE, load_reference(inventory), ident, reason)
     if done.already_revoked:
-        out.print(f"{done.id} ({done.name}) was already revoked in the roster", markup=False)
+        out.print(
+            f"{done.id} ({printable(done.name)}) was already revoked in the roster", markup=False
+        )
     else:
         out.print(
-            f"{done.id} ({done.name}) revoked in {inventory / ROSTER_FILE}; "
-            f"reason journaled in {done.journal}",
+            f"{done.id} ({printable(done.name)}) revoked in {printable(inventory / ROSTER_FILE)}; "
+            f"reason journaled in {printable(done.journal)}",
             markup=False,
         )
     if done.equipment:

@@ -3,6 +3,13 @@
 Accepted: UTF-8 with or without BOM, ``,`` ``;`` or tab separators, CRLF line ends,
 spaces around values, Arabic text, blank lines. Every problem is reported as
 ``FILE:LINE: field: what is wrong``; any error rejects the whole file.
+
+Hostile files are refused the same way, never with a traceback: a file over
+:data:`MAX_ROSTER_BYTES` (before it is read) or that is not a regular file, a value over
+:data:`MAX_FIELD_CHARS` or that the CSV reader cannot end (a quote never closed), and any
+cell, header cells included, holding a character :func:`toolkit.text.unsafe_characters`
+names (line breaks, tabs, controls, bidi overrides): a roster value is written on one line
+of config files downstream.
 """
 
 from __future__ import annotations
@@ -19,23 +26,19 @@ from toolkit.errors import InvalidInputError, Problem, Severity
 from toolkit.roster.model import Device, DeviceKind, Mode, Roster, Status, Teleworker
 from toolkit.roster.reference import Reference, load_reference
 from toolkit.roster.schedule import DAYS, ScheduleError, parse_schedule
+from toolkit.roster.source import (
+    MAX_FIELD_CHARS,
+    ONE_LINE,
+    REQUIRED_COLUMNS,
+    column_name,
+    csv_problem,
+    decode_text,
+    read_roster_bytes,
+    sniff_delimiter,
+)
+from toolkit.text import unsafe_characters
 
 ROSTER_FILE = "roster.csv"
-REQUIRED_COLUMNS = (
-    "id",
-    "name_latin",
-    "name_arabic",
-    "email",
-    "unit",
-    "mode",
-    "schedule",
-    "approved_on",
-    "approved_by",
-    "equipment",
-    "vpn_groups",
-    "status",
-)
-OPTIONAL_COLUMNS = ("eligible_tasks",)
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 _EMAIL = re.compile(
@@ -44,7 +47,6 @@ _EMAIL = re.compile(
 )
 _DEVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _LIST_SPLIT = re.compile(r"[\s,|]+")
 
 T = TypeVar("T")
@@ -94,49 +96,33 @@ def _parse_devices(value: str) -> tuple[Device, ...]:
     return tuple(devices)
 
 
-def decode_text(path: Path, raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InvalidInputError(
-            [
-                Problem(
-                    str(path),
-                    line,
-                    "-",
-                    f"not UTF-8 (byte 0x{raw[exc.start]:02x}); export the sheet as 'CSV UTF-8'",
-                )
-            ]
-        ) from exc
-
-
-def sniff_delimiter(text: str) -> str:
-    header = next((ln for ln in text.splitlines() if ln.strip()), "")
-    known = set(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
-
-    def hits(delim: str) -> int:
-        cells = next(csv.reader([header], delimiter=delim), [])
-        return sum(column_name(c) in known for c in cells)
-
-    return max((",", ";", "\t"), key=hits)
-
-
-def column_name(cell: str) -> str:
-    return re.sub(r"[\s-]+", "_", cell.strip().lower())
-
-
 class _RowChecker:
     """Validates one row field by field, collecting problems instead of stopping."""
 
     def __init__(self, file: str, line: int, row: dict[str, str], problems: list[Problem]):
         self.file, self.line, self.row, self.problems = file, line, row, problems
+        #: Fields refused whatever their column: too long, or unsafe characters.
+        self.refused: set[str] = set()
+        for field, value in row.items():
+            if len(value) > MAX_FIELD_CHARS:
+                self.error(
+                    field,
+                    f"{len(value)} characters, over the {MAX_FIELD_CHARS} a value may hold "
+                    "(a quote never closed?)",
+                )
+            elif codes := unsafe_characters(value):
+                self.error(field, f"contains {', '.join(codes)}: write the value {ONE_LINE}")
+            else:
+                continue
+            self.refused.add(field)
 
     def error(self, field: str, message: str, severity: Severity = Severity.ERROR) -> None:
         self.problems.append(Problem(self.file, self.line, field, message, severity))
 
     def get(self, field: str, parse: Callable[[str], T], *, required: bool = True) -> T | None:
         value = self.row.get(field, "")
+        if field in self.refused:
+            return None
         if not value:
             if required:
                 self.error(field, "missing value")
@@ -149,13 +135,11 @@ class _RowChecker:
 
 
 def _text(value: str) -> str:
-    if _CONTROL.search(value):
-        raise FieldError("contains control characters")
+    """Free text: what no field may hold is refused for every field by _RowChecker."""
     return value
 
 
 def _arabic(value: str) -> str:
-    _text(value)
     if not _ARABIC.search(value):
         raise FieldError(f"{value!r} is not written in Arabic script")
     return value
@@ -176,6 +160,8 @@ def _email(value: str) -> str:
 
 def _check_schedule(check: _RowChecker, mode: Mode | None, ref: Reference) -> None:
     """C1/C2: the schedule agrees with the mode and the working days."""
+    if "schedule" in check.refused:
+        return
     text = check.row.get("schedule", "")
     try:
         schedule = parse_schedule(text)
@@ -226,10 +212,12 @@ def _row(check: _RowChecker, ref: Reference, today: date) -> Teleworker | None:
     if approved_on and approved_on > today:
         check.error("approved_on", f"{approved_on} is in the future")
     approved_by = check.get("approved_by", _text, required=False)
-    if needs_approval and not approved_by:
+    if needs_approval and not check.row.get("approved_by"):
         check.error("approved_by", "missing approver: telework needs prior approval (E1)")
     equipment = check.get("equipment", _parse_devices, required=False) or ()
-    groups = tuple(g for g in _LIST_SPLIT.split(check.row.get("vpn_groups", "")) if g)
+    groups: tuple[str, ...] = ()
+    if "vpn_groups" not in check.refused:
+        groups = tuple(g for g in _LIST_SPLIT.split(check.row.get("vpn_groups", "")) if g)
     unknown = [g for g in groups if g not in ref.vpn_groups]
     if unknown:
         check.error(
@@ -253,7 +241,8 @@ def _row(check: _RowChecker, ref: Reference, today: date) -> Teleworker | None:
             "eligible_tasks", "no tasks listed as executable remotely (C7)", Severity.WARNING
         )
     if (
-        ident is None
+        check.refused
+        or ident is None
         or name_latin is None
         or name_arabic is None
         or email is None
@@ -314,6 +303,22 @@ def _check_unit_sizes(
                 )
 
 
+def _refuse_header(cells: list[str], file: str, line: int, problems: list[Problem]) -> bool:
+    """Report header cells too long or with unsafe characters; True when there is one."""
+    found = False
+    for cell in cells:
+        name = column_name(cell) or "-"
+        if len(cell) > MAX_FIELD_CHARS:
+            message = f"column name of {len(cell)} characters (a quote never closed?)"
+        elif codes := unsafe_characters(cell.strip()):
+            message = f"column name contains {', '.join(codes)}: write it {ONE_LINE}"
+        else:
+            continue
+        problems.append(Problem(file, line, name[:64], message))
+        found = True
+    return found
+
+
 def parse_roster(
     text: str, file: str, ref: Reference, *, today: date | None = None
 ) -> tuple[list[Teleworker], list[Problem]]:
@@ -324,11 +329,20 @@ def parse_roster(
     header: list[str] | None = None
     rows: list[Teleworker] = []
     last_line = 0
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # the row starts on the line after the last one read
+            problems.append(Problem(file, last_line + 1, "-", csv_problem(exc)))
+            break
         line, last_line = last_line + 1, reader.line_num
         if not any(c.strip() for c in cells):
             continue
         if header is None:
+            if _refuse_header(cells, file, line, problems):
+                return [], problems
             header = [column_name(c) for c in cells]
             missing = [c for c in REQUIRED_COLUMNS if c not in header]
             for col in missing:
@@ -370,12 +384,7 @@ def load_roster(path: Path, ref: Reference, *, today: date | None = None) -> Ros
 
     Raises InvalidInputError listing every error; warnings come back on the roster.
     """
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InvalidInputError(
-            [Problem(str(path), 1, "-", f"cannot read: {exc.strerror}")]
-        ) from exc
+    raw = read_roster_bytes(path)
     rows, problems = parse_roster(decode_text(path, raw), str(path), ref, today=today)
     if any(p.severity is Severity.ERROR for p in problems):
         raise InvalidInputError(problems)

@@ -17,14 +17,9 @@ from pathlib import Path
 
 from toolkit.errors import InvalidInputError, Problem, Severity
 from toolkit.roster.model import Device, Status
-from toolkit.roster.parse import (
-    column_name,
-    decode_text,
-    load_roster,
-    parse_roster,
-    sniff_delimiter,
-)
+from toolkit.roster.parse import load_roster, parse_roster
 from toolkit.roster.reference import Reference
+from toolkit.roster.source import column_name, decode_text, sniff_delimiter
 
 log = logging.getLogger(__name__)
 
