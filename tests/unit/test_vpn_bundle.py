@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import json
 import stat
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from tests import wireguard
 from toolkit.cli.main import cli
 from toolkit.exitcodes import ExitCode
-from toolkit.vpn.keys import KEY_PATTERN, public_key_of
+from toolkit.roster.model import Device, DeviceKind, Mode, Status, Teleworker
+from toolkit.roster.schedule import parse_schedule
+from toolkit.vpn.bundle import render_config
+from toolkit.vpn.keys import KEY_PATTERN, KeyPair, public_key_of
 
 GATEWAY = {
     "gateway": "gateway",
@@ -114,3 +120,51 @@ def test_without_a_gateway_run_the_bundle_says_what_to_run_first(env_dir: Path) 
     result = bundle(env_dir, "a2", "ph-2")
     assert result.exit_code == ExitCode.ERROR
     assert "run playbooks/vpn_gateway.yml first" in result.stderr
+
+
+HOSTILE_NAME = "Ali\n[Interface]\nPostUp = touch /tmp/x #"
+
+
+def _teleworker(name_latin: str) -> Teleworker:
+    """A teleworker built directly, as if the validator had been bypassed."""
+    return Teleworker(
+        id="a2",
+        name_latin=name_latin,
+        name_arabic="علي",
+        email="a2@example.gov.ma",
+        unit="dsi",
+        mode=Mode.FULL,
+        schedule=parse_schedule(""),
+        approved_on=date(2026, 9, 1),
+        approved_by="DSI",
+        equipment=(Device(DeviceKind.PHONE, "ph-2"),),
+        vpn_groups=("staff",),
+        status=Status.ACTIVE,
+    )
+
+
+def _render(worker: Teleworker, gateway: dict[str, Any] = GATEWAY) -> str:
+    entry = gateway["devices"]["ph-2"]
+    keys = KeyPair(private="P" * 42 + "A=", public="Q" * 42 + "A=")
+    return render_config(worker, "ph-2", entry, gateway, keys=keys, psk="S" * 42 + "A=")
+
+
+def test_a_name_that_bypassed_the_validator_cannot_inject_a_section_or_postup() -> None:
+    text = _render(_teleworker(HOSTILE_NAME))
+    assert wireguard.sections(text) == ["[Interface]", "[Peer]"]
+    assert "postup" not in wireguard.keys(text)
+    assert text.splitlines()[0] == (
+        "# Telework VPN: a2 Ali [Interface] PostUp = touch /tmp/x #, phone ph-2"
+    )
+
+
+@pytest.mark.parametrize(
+    "breaker", ["\r", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029", "\u202e"]
+)
+def test_every_line_of_a_bundle_stays_one_line_for_any_reader(breaker: str) -> None:
+    gateway = dict(GATEWAY, support_contact=f"Support{breaker}[Interface]{breaker}PostUp = x")
+    text = _render(_teleworker(f"Ali{breaker}[Peer]{breaker}PostDown = y"), gateway)
+    assert not wireguard.read_as_more_lines_elsewhere(text)
+    assert breaker not in text
+    assert wireguard.sections(text) == ["[Interface]", "[Peer]"]
+    assert not {"postup", "postdown"} & set(wireguard.keys(text))

@@ -25,6 +25,7 @@ import segno
 from toolkit.errors import ToolkitError
 from toolkit.exitcodes import ExitCode
 from toolkit.roster.model import DeviceKind, Roster, Teleworker
+from toolkit.text import one_line
 from toolkit.vpn.keys import KeyPair, generate_keypair, generate_psk
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,15 @@ def _find(roster: Roster, teleworker_id: str, device_name: str) -> Teleworker:
     return worker
 
 
+def _line(value: object) -> str:
+    """A value as it may appear on one line of the configuration (see toolkit.text)."""
+    return one_line(str(value))
+
+
+def _list(values: Any) -> str:
+    return ", ".join(_line(v) for v in values)
+
+
 def render_config(
     worker: Teleworker,
     device: str,
@@ -109,28 +119,35 @@ def render_config(
     keys: KeyPair,
     psk: str,
 ) -> str:
-    """The device's wg-quick configuration."""
-    addresses = [f"{entry['address_v4']}/32"]
+    """The device's wg-quick configuration.
+
+    Safe on its own, whatever the roster or the gateway's export holds: every value goes
+    through :func:`toolkit.text.one_line`, so none can end its line and add a section or
+    a ``PostUp`` that wg-quick would run as root."""
+    addresses = [f"{_line(entry['address_v4'])}/32"]
     if entry.get("address_v6"):
-        addresses.append(f"{entry['address_v6']}/128")
-    lines = [f"# Telework VPN: {worker.id} {worker.name_latin}, {entry['kind']} {device}"]
+        addresses.append(f"{_line(entry['address_v6'])}/128")
+    lines = [
+        f"# Telework VPN: {_line(worker.id)} {_line(worker.name_latin)}, "
+        f"{_line(entry['kind'])} {_line(device)}"
+    ]
     if gw.get("support_contact"):
-        lines.append(f"# Support: {gw['support_contact']}")
-    lines += ["", "[Interface]", f"PrivateKey = {keys.private}"]
+        lines.append(f"# Support: {_line(gw['support_contact'])}")
+    lines += ["", "[Interface]", f"PrivateKey = {_line(keys.private)}"]
     lines.append(f"Address = {', '.join(addresses)}")
     if gw.get("dns"):
-        lines.append(f"DNS = {', '.join(gw['dns'])}")
-    lines.append(f"MTU = {gw['mtu']}")
+        lines.append(f"DNS = {_list(gw['dns'])}")
+    lines.append(f"MTU = {_line(gw['mtu'])}")
     lines += [
         "",
         "[Peer]",
-        f"PublicKey = {gw['public_key']}",
-        f"PresharedKey = {psk}",
-        f"Endpoint = {gw['endpoint']}:{gw['port']}",
-        f"AllowedIPs = {', '.join(gw['allowed_ips'])}",
+        f"PublicKey = {_line(gw['public_key'])}",
+        f"PresharedKey = {_line(psk)}",
+        f"Endpoint = {_line(gw['endpoint'])}:{_line(gw['port'])}",
+        f"AllowedIPs = {_list(gw['allowed_ips'])}",
     ]
     if int(gw.get("keepalive") or 0) > 0:
-        lines.append(f"PersistentKeepalive = {gw['keepalive']}")
+        lines.append(f"PersistentKeepalive = {_line(gw['keepalive'])}")
     return "\n".join(lines) + "\n"
 
 
