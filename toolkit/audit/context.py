@@ -1,7 +1,13 @@
-"""What a control works with on one host: commands over SSH, probes, evidence."""
+"""What a control works with on one host: commands over SSH, probes, evidence.
+
+The runner gives each control its own view of the host (:meth:`Context.for_control`):
+the same connection, command cache and shared probes, but its own evidence. When a
+control passes its time limit the runner closes its view: whatever its thread still does
+runs no command, and what it notes goes nowhere (the next control never sees it)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 import threading
@@ -40,6 +46,12 @@ class Result:
     rc: int
     stdout: str
     stderr: str
+    #: A stream reached the cap (``--max-output``) and reading stopped there.
+    truncated: bool = False
+    max_output: int = 0
+
+
+ABANDONED = "the control's time limit has passed: nothing more is run"
 
 
 @dataclass
@@ -66,10 +78,24 @@ class Context:
     _commands: dict[str, Result] = field(default_factory=dict)
     _memo: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _closed: bool = False
+
+    def for_control(self) -> Context:
+        """A view of this host for one control: the same connection, commands run and
+        shared probes; evidence of its own."""
+        return dataclasses.replace(self, evidence=[], _closed=False)
+
+    def close(self) -> None:
+        """The control is abandoned: no more commands; its notes go nowhere."""
+        self._closed = True
 
     def note(self, probe: str, seen: str) -> None:
         """Add evidence: a probe and what it saw."""
-        self.evidence.append(Evidence(probe, excerpt(seen)))
+        self._add(Evidence(probe, excerpt(seen)))
+
+    def _add(self, item: Evidence) -> None:
+        if not self._closed:
+            self.evidence.append(item)
 
     def run(
         self, command: str, *, sudo: bool = False, grep: str | None = None, record: bool = True
@@ -77,7 +103,10 @@ class Context:
         """Run a shell command on the host (as root through sudo when ``sudo``); the
         same command runs once per host. Its output goes into the evidence (only the lines
         matching ``grep`` when given). Raises ControlError when there is no SSH session,
-        no answer in time, or sudo is refused."""
+        no answer in time, an output cut at the cap (judging part of an answer could
+        pass what the rest fails) or sudo is refused."""
+        if self._closed:
+            raise ControlError(ABANDONED)
         if self.host is None:
             raise ControlError(f"not reachable over SSH: {self.ssh_error}")
         full = f"{self.sudo} /bin/sh -c {shlex.quote(command)}" if sudo else command
@@ -87,19 +116,36 @@ class Context:
             try:
                 out = self.host.run(full)
             except TimeoutError as exc:
-                raise ControlError(f"`{full}`: no answer in time") from exc
+                raise ControlError(f"`{full}`: no answer in time ({exc})") from exc
             except (paramiko.SSHException, OSError, EOFError) as exc:
                 raise ControlError(f"`{full}`: SSH failed: {exc}") from exc
-            cached = Result(full, out.rc, out.stdout, out.stderr)
+            cached = Result(
+                full,
+                out.rc,
+                out.stdout,
+                out.stderr,
+                truncated=bool(getattr(out, "truncated", False)),
+                max_output=int(getattr(out, "max_output", 0)),
+            )
+            if self._closed:  # abandoned while it ran: nothing of it is kept
+                raise ControlError(ABANDONED)
             with self._lock:
                 self._commands[full] = cached
+        if cached.truncated:
+            cut = f"[output cut at {cached.max_output} bytes]"
+            kept = excerpt(cached.stdout, grep) if record else "(output not kept)"
+            self._add(Evidence(full, f"{kept}\n{cut}".strip()))
+            raise ControlError(
+                f"`{full}`: output cut at {cached.max_output} bytes (--max-output): "
+                "a part of an answer cannot be judged"
+            )
         if sudo and cached.rc != 0 and _SUDO_REFUSED.search(cached.stderr):
             raise ControlError(f"needs root and sudo was refused: {cached.stderr.strip()}")
         if record:
             seen = excerpt(cached.stdout, grep) if cached.stdout else ""
             if cached.rc != 0:
                 seen = f"{seen}\n[exit {cached.rc}] {excerpt(cached.stderr)}".strip()
-            self.evidence.append(Evidence(full, seen or "(no output)"))
+            self._add(Evidence(full, seen or "(no output)"))
         return cached
 
     def output(
@@ -120,6 +166,8 @@ class Context:
             if key in self._memo:
                 return self._memo[key]  # type: ignore[no-any-return]
         value = compute()
+        if self._closed:  # abandoned while it computed: nothing of it is kept
+            raise ControlError(ABANDONED)
         with self._lock:
             self._memo[key] = value
         return value

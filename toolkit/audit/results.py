@@ -1,6 +1,12 @@
 """Results of an audit and the go/no-go gate. The models are the JSON report; its JSON
 Schema (``toolkit/report/audit-report.schema.json``) is generated from them.
 
+Every string in these models comes out printable (:func:`toolkit.text.printable`): a host's
+answer, an inventory name, a waiver's text or a baseline file can carry terminal escapes,
+bidi overrides or characters XML refuses, and this is the one place they are made visible
+(``\\x1b``) before any report, terminal included, shows them. Evidence and multi-line
+texts keep their newlines and tabs. Assignments are validated too.
+
 Gate: a result *blocks* when its status is ``fail`` or ``error`` (a control that could
 not be evaluated proves nothing), its severity is at or above ``--fail-on``, and no
 unexpired waiver covers it. A platform is ``go`` when none of its hosts has a blocking
@@ -12,13 +18,35 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from toolkit.audit.catalogue import Severity
 from toolkit.audit.registry import Status
 from toolkit.exitcodes import ExitCode
+from toolkit.text import printable
+
+
+def _lines(value: str) -> str:
+    return printable(value, multiline=True)
+
+
+def _printable_values(value: Any) -> Any:
+    """Every string in a parameter value (keys too) made printable."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {_printable_values(k): _printable_values(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable_values(v) for v in value]
+    return value
+
+
+#: One line of text from outside, shown safely.
+Shown = Annotated[str, AfterValidator(printable)]
+#: Text from outside that may hold several lines (evidence, commands).
+ShownLines = Annotated[str, AfterValidator(_lines)]
 
 
 class Verdict(StrEnum):
@@ -27,63 +55,65 @@ class Verdict(StrEnum):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class EvidenceItem(_Model):
-    probe: str = Field(description="The command run on the host or the network probe made.")
-    excerpt: str = Field(description="What it saw (the relevant lines).")
+    probe: ShownLines = Field(description="The command run on the host or the network probe made.")
+    excerpt: ShownLines = Field(description="What it saw (the relevant lines).")
 
 
 class WaiverRef(_Model):
-    owner: str
-    justification: str
+    owner: Shown
+    justification: Shown
     expires: date
     expired: bool
-    hosts: str
+    hosts: Shown
 
 
 class ControlResult(_Model):
-    control: str = Field(description="Control ID of the control catalogue (CONTROLS.md).")
-    title: str
+    control: Shown = Field(description="Control ID of the control catalogue (CONTROLS.md).")
+    title: Shown
     severity: Severity
-    guide: list[str] = Field(description="Clause IDs of the requirements catalogue.")
-    refs: list[str] = Field(description="Outside references (CIS, ANSSI, NIST, RFC).")
+    guide: list[Shown] = Field(description="Clause IDs of the requirements catalogue.")
+    refs: list[Shown] = Field(description="Outside references (CIS, ANSSI, NIST, RFC).")
     status: Status
-    summary: str
-    details: list[str] = Field(default_factory=list)
+    summary: Shown
+    details: list[Shown] = Field(default_factory=list)
     evidence: list[EvidenceItem] = Field(default_factory=list)
-    params: dict[str, Any] = Field(default_factory=dict)
-    profiles: list[str] = Field(default_factory=list)
+    params: Annotated[dict[str, Any], AfterValidator(_printable_values)] = Field(
+        default_factory=dict
+    )
+    profiles: list[Shown] = Field(default_factory=list)
     duration_s: float
     waiver: WaiverRef | None = None
     blocking: bool = Field(description="Counts against the go/no-go gate.")
 
 
 class HostResult(_Model):
-    host: str
-    groups: list[str]
-    platforms: list[str]
-    ssh: str = Field(description="user@address:port the audit logged in to.")
-    address: str = Field(description="Where the host's services were probed.")
+    host: Shown
+    groups: list[Shown]
+    platforms: list[Shown]
+    ssh: Shown = Field(description="user@address:port the audit logged in to.")
+    address: Shown = Field(description="Where the host's services were probed.")
     reachable: bool
-    error: str | None = Field(default=None, description="Why the host could not be reached.")
+    error: Shown | None = Field(default=None, description="Why the host could not be reached.")
     duration_s: float
     verdict: Verdict
     results: list[ControlResult]
 
 
 class PlatformResult(_Model):
-    platform: str
-    hosts: list[str]
+    platform: Shown
+    hosts: list[Shown]
     verdict: Verdict
     blocking: int
-    unreachable: list[str]
+    unreachable: list[Shown]
 
 
 class Change(_Model):
-    host: str
-    control: str
+    host: Shown
+    control: Shown
     before: Status | None
     after: Status | None
     was_blocking: bool
@@ -92,7 +122,7 @@ class Change(_Model):
 
 
 class Baseline(_Model):
-    file: str
+    file: Shown
     started_at: datetime
     changes: list[Change]
 
@@ -100,21 +130,23 @@ class Baseline(_Model):
 class AuditReport(_Model):
     """The result of one ``toolkit audit`` run."""
 
-    model_config = ConfigDict(extra="forbid", title="telework-toolkit audit report")
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, title="telework-toolkit audit report"
+    )
 
     schema_version: Literal[1] = 1
-    tool: str
-    inventory: str
+    tool: Shown
+    inventory: Shown
     started_at: datetime
     duration_s: float
     fail_on: Severity
-    waivers_file: str | None
+    waivers_file: Shown | None
     verdict: Verdict
     exit_code: int
     counts: dict[Status, int]
     platforms: list[PlatformResult]
     hosts: list[HostResult]
-    requirements: dict[str, str] = Field(description="Text of every clause cited.")
+    requirements: dict[Shown, Shown] = Field(description="Text of every clause cited.")
     baseline: Baseline | None = None
 
 

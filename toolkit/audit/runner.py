@@ -1,7 +1,13 @@
 """Run the planned controls: hosts concurrently (a bounded pool), each host's controls one
 after the other over one SSH connection, every network call and every control with a
-time limit. A host that cannot be reached (or whose host key does not match) is reported
-as such and the others go on. Nothing is written on the hosts."""
+time limit, every command's output capped. A host that cannot be reached (or whose host
+key does not match) is reported as such and the others go on. Nothing is written on the
+hosts.
+
+Each control gets its own view of the host (its own evidence). A control past its time
+limit is an ``error``; its view is closed (what its thread still does is neither run nor
+seen) and, when it used SSH, the connection it may still hold is closed and the next
+control gets a new one."""
 
 from __future__ import annotations
 
@@ -16,10 +22,16 @@ from pathlib import Path
 
 import paramiko
 
-from toolkit.adapters.ssh import HostKeyError, connect, sudo_prefix, testinfra_host
+from toolkit.adapters.ssh import (
+    DEFAULT_MAX_OUTPUT,
+    HostKeyError,
+    connect,
+    sudo_prefix,
+    testinfra_host,
+)
 from toolkit.audit.catalogue import Severity
 from toolkit.audit.context import Context
-from toolkit.audit.registry import ControlError, Implementation, Outcome, Status
+from toolkit.audit.registry import ControlError, Evidence, Implementation, Outcome, Status
 from toolkit.audit.results import (
     ControlResult,
     EvidenceItem,
@@ -43,6 +55,7 @@ class Limits:
     command: float = 30.0  # one command on a host
     control: float = 90.0  # one control
     host: float = 600.0  # every control of one host
+    max_output: int = DEFAULT_MAX_OUTPUT  # bytes read from one stream of one command
 
 
 class Listener:
@@ -60,7 +73,9 @@ class Listener:
 
 def _run_with_timeout(
     impl: Implementation, ctx: Context, planned: PlannedControl, timeout: float
-) -> Outcome:
+) -> Outcome | None:
+    """The control's outcome, or None when it passed its time limit (``ctx`` is then
+    closed: nothing it does afterwards is run or seen)."""
     box: dict[str, Outcome | BaseException] = {}
 
     def target() -> None:
@@ -73,7 +88,8 @@ def _run_with_timeout(
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
-        return Outcome(Status.ERROR, f"no result after {timeout:.0f} s (time limit)")
+        ctx.close()
+        return None
     error = box.get("error")
     if isinstance(error, ControlError):
         return Outcome(Status.ERROR, str(error))
@@ -94,6 +110,27 @@ def _become_password(path: Path | None) -> str | None:
         return path.read_text(encoding="utf-8").splitlines()[0]
     except (OSError, IndexError) as exc:
         raise ConnectionError(f"cannot read the sudo password file {path}: {exc}") from exc
+
+
+def _login(
+    plan: HostPlan, ctx: Context, limits: Limits, accept_new: bool
+) -> paramiko.SSHClient | None:
+    """Log in to the host and give ``ctx`` testinfra's API over it; on failure None, and
+    ``ctx.ssh_error`` says why."""
+    try:
+        password = _become_password(plan.endpoint.become_password_file)
+        client = connect(plan.endpoint, timeout=limits.connect, accept_new=accept_new)
+    except (HostKeyError, ConnectionError) as exc:
+        ctx.ssh_error = f"{plan.endpoint}: {exc}"
+        return None
+    except (OSError, paramiko.SSHException, EOFError) as exc:
+        ctx.ssh_error = f"{plan.endpoint}: {type(exc).__name__}: {exc}".rstrip(": ")
+        return None
+    ctx.host = testinfra_host(
+        client, plan.name, limits.command, password, max_output=limits.max_output
+    )
+    ctx.sudo = sudo_prefix(password)
+    return client
 
 
 def audit_host(
@@ -124,32 +161,34 @@ def audit_host(
     )
     client: paramiko.SSHClient | None = None
     if any(impls[p.control.id].needs_ssh for p in plan.controls):
-        try:
-            password = _become_password(plan.endpoint.become_password_file)
-            client = connect(plan.endpoint, timeout=limits.connect, accept_new=accept_new_host_keys)
-            ctx.host = testinfra_host(client, plan.name, limits.command, password)
-            ctx.sudo = sudo_prefix(password)
-        except (HostKeyError, ConnectionError) as exc:
-            ctx.ssh_error = f"{plan.endpoint}: {exc}"
-        except (OSError, paramiko.SSHException, EOFError) as exc:
-            ctx.ssh_error = f"{plan.endpoint}: {type(exc).__name__}: {exc}".rstrip(": ")
+        client = _login(plan, ctx, limits, accept_new_host_keys)
     results = []
     try:
         for planned in plan.controls:
             impl = impls[planned.control.id]
             began = time.monotonic()
-            ctx.evidence = []
+            view = ctx.for_control()
+            finished: Outcome | None = None  # None: the control did not end in time
             if ctx.ssh_error is not None:
                 outcome = Outcome(Status.ERROR, f"host not reached: {ctx.ssh_error}")
             elif began - start > limits.host:
                 outcome = Outcome(Status.ERROR, f"host time limit of {limits.host:.0f} s reached")
             else:
-                outcome = _run_with_timeout(impl, ctx, planned, limits.control)
+                finished = _run_with_timeout(impl, view, planned, limits.control)
+                outcome = finished or Outcome(Status.ERROR, f"timed out after {limits.control:g} s")
+                if finished is None and client is not None and impl.needs_ssh:
+                    # it may still wait on the connection: close it under it, and the
+                    # next control gets a new one
+                    client.close()
+                    ctx.host = None
+                    client = _login(plan, ctx, limits, accept_new_host_keys)
             results.append(
                 _result(
                     planned,
                     outcome=outcome,
-                    ctx=ctx,
+                    ctx=view,
+                    # a control past its limit: what it collected is discarded with it
+                    evidence=view.evidence if finished is not None else [],
                     duration=time.monotonic() - began,
                     waivers=waivers,
                     fail_on=fail_on,
@@ -182,6 +221,7 @@ def _result(
     *,
     outcome: Outcome,
     ctx: Context,
+    evidence: list[Evidence],
     duration: float,
     waivers: list[Waiver],
     fail_on: Severity,
@@ -207,7 +247,7 @@ def _result(
         status=outcome.status,
         summary=outcome.summary,
         details=outcome.details,
-        evidence=[EvidenceItem(probe=e.probe, excerpt=e.excerpt) for e in ctx.evidence],
+        evidence=[EvidenceItem(probe=e.probe, excerpt=e.excerpt) for e in evidence],
         params=dict(planned.params),
         profiles=list(planned.profiles),
         duration_s=round(duration, 3),

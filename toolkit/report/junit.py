@@ -1,6 +1,10 @@
 """JUnit XML for CI: one test suite a host, one test case a control. ``fail`` is a
 failure, ``error`` an error, ``skipped`` and waived findings are skipped (with the
-waiver), an unreachable host is one errored case."""
+waiver), an unreachable host is one errored case.
+
+The results model already makes every string printable; this writer does it again on its
+own (:func:`toolkit.text.printable` on every attribute and text it writes), so nothing
+XML 1.0 refuses can reach the file, whoever built the report."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pathlib import Path
 
 from toolkit.audit.registry import Status
 from toolkit.audit.results import AuditReport, ControlResult
+from toolkit.text import printable
 
 
 def _message(r: ControlResult) -> str:
@@ -20,6 +25,15 @@ def _body(r: ControlResult) -> str:
     for e in r.evidence:
         lines += [f"$ {e.probe}", e.excerpt]
     return "\n".join(lines)
+
+
+def _safe(root: ET.Element) -> None:
+    """Every attribute (one line) and text (several lines) of the tree made printable."""
+    for element in root.iter():
+        for key, value in element.attrib.items():
+            element.set(key, printable(value))
+        if element.text is not None:
+            element.text = printable(element.text, multiline=True)
 
 
 def render(report: AuditReport) -> str:
@@ -67,6 +81,7 @@ def render(report: AuditReport) -> str:
             totals[key] += value
     for key, value in totals.items():
         root.set(key, str(value))
+    _safe(root)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 

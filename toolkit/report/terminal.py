@@ -1,5 +1,9 @@
 """The terminal side of an audit: live progress while hosts are audited, then a summary
-table, the blocking findings and what changed since the baseline."""
+table, the blocking findings and what changed since the baseline.
+
+Text from a host, the inventory or a file is printed as rich ``Text`` objects, never as a
+string rich would read: ``[/x]`` or ``:thumbs_up:`` in a host's answer stays what it is
+(the results model has already made every such string printable)."""
 
 from __future__ import annotations
 
@@ -87,8 +91,8 @@ def summary_table(report: AuditReport) -> Table:
             verdict = "[bold red]unreachable[/]"
         blocking = sum(1 for r in h.results if r.blocking)
         table.add_row(
-            h.host,
-            ", ".join(h.platforms),
+            Text(h.host),
+            Text(", ".join(h.platforms)),
             verdict,
             *[f"[{STYLE[s]}]{n}[/]" if n else "-" for s, n in zip(Status, counts, strict=True)],
             f"[bold red]{blocking}[/]" if blocking else "-",
@@ -100,31 +104,35 @@ def print_report(report: AuditReport, console: Console) -> None:
     console.print(summary_table(report))
     for h in report.hosts:
         if not h.reachable:
-            console.print(f"{h.host}: unreachable: {h.error}", style="red", markup=False)
+            console.print(Text(f"{h.host}: unreachable: {h.error}", style="red"))
         for r in h.results:
             if r.blocking:
                 waiver = " (waiver expired)" if r.waiver and r.waiver.expired else ""
                 console.print(
-                    f"{h.host} {r.control} [{r.severity}] {r.status}{waiver}: {r.summary} "
-                    f"(guide {', '.join(r.guide)})",
-                    style=STYLE[r.status],
-                    markup=False,
+                    Text(
+                        f"{h.host} {r.control} [{r.severity}] {r.status}{waiver}: {r.summary} "
+                        f"(guide {', '.join(r.guide)})",
+                        style=STYLE[r.status],
+                    )
                 )
     if report.baseline:
         worse = [c for c in report.baseline.changes if c.direction == "worse"]
         better = [c for c in report.baseline.changes if c.direction == "better"]
         console.print(
-            f"since {report.baseline.file}: {len(better)} better, {len(worse)} worse, "
-            f"{len(report.baseline.changes) - len(better) - len(worse)} other changes",
-            markup=False,
+            Text(
+                f"since {report.baseline.file}: {len(better)} better, {len(worse)} worse, "
+                f"{len(report.baseline.changes) - len(better) - len(worse)} other changes"
+            )
         )
         for c in report.baseline.changes:
             style = {"worse": "red", "better": "green"}.get(c.direction, "")
             console.print(
-                f"  {c.direction:<7} {c.host} {c.control}: {c.before or '-'} -> {c.after or '-'}",
-                style=style,
-                markup=False,
+                Text(
+                    f"  {c.direction:<7} {c.host} {c.control}: "
+                    f"{c.before or '-'} -> {c.after or '-'}",
+                    style=style,
+                )
             )
     platforms = ", ".join(f"{p.platform} {p.verdict.upper()}" for p in report.platforms)
     style = "bold green" if report.verdict == "go" else "bold red"
-    console.print(f"verdict: {report.verdict.upper()} ({platforms})", style=style, markup=False)
+    console.print(Text(f"verdict: {report.verdict.upper()} ({platforms})", style=style))
