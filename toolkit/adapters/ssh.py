@@ -1,26 +1,36 @@
 """SSH for the audit: a strict paramiko client, a testinfra host over it, and a probe of
 what a server offers on the wire (key exchange lists, authentication methods).
 
-testinfra's own paramiko backend accepts any host key (WarningPolicy) and waits for a
-command forever; the client here checks the key against known_hosts (RejectPolicy, or
-accept-new when asked: unknown keys are added, changed keys are always refused) and every
-command has a timeout.
+testinfra's own paramiko backend accepts any host key (WarningPolicy), waits for a
+command forever and keeps all it prints; the client here checks the key against
+known_hosts (RejectPolicy, or accept-new when asked: unknown keys are added, changed keys
+are always refused), every command has a time limit on all its waits and its output is
+read up to a cap (``max_output`` bytes a stream): a host cannot hang the audit nor fill
+its memory.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import select
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import paramiko
+from testinfra.backend.base import CommandResult
 from testinfra.backend.paramiko import ParamikoBackend
 from testinfra.host import Host
 
 log = logging.getLogger(__name__)
+
+#: Default cap of what is read from one stream (stdout, stderr) of one command.
+DEFAULT_MAX_OUTPUT = 4 * 1024 * 1024
+_CHUNK = 32 * 1024
 
 
 class HostKeyError(Exception):
@@ -136,8 +146,10 @@ def sudo_prefix(become_password: str | None) -> str:
 
 class _Backend(ParamikoBackend):  # type: ignore[misc]
     """testinfra's paramiko backend over an already connected, checked client; commands
-    time out; ``sudo`` never prompts: ``sudo -n``, or ``sudo -S`` fed the account's
-    password on stdin when one is given (it never appears in a command line)."""
+    time out and their output is capped (:func:`exec_bounded`); a lost connection is an
+    error, never a new unchecked one; ``sudo`` never prompts: ``sudo -n``, or ``sudo -S``
+    fed the account's password on stdin when one is given (it never appears in a command
+    line)."""
 
     def __init__(
         self,
@@ -145,10 +157,12 @@ class _Backend(ParamikoBackend):  # type: ignore[misc]
         name: str,
         command_timeout: float,
         become_password: str | None = None,
+        max_output: int = DEFAULT_MAX_OUTPUT,
     ) -> None:
         super().__init__(f"paramiko://{name}", timeout=int(command_timeout))
         self.__dict__["client"] = client  # testinfra's cached_property, filled in advance
         self.command_timeout = command_timeout
+        self.max_output = max_output
         self.become_password = become_password
         self.sudo = sudo_prefix(become_password)
 
@@ -157,22 +171,106 @@ class _Backend(ParamikoBackend):  # type: ignore[misc]
             return f"{self.sudo} {self.quote('/bin/sh -c %s', command)}"
         return f"{self.sudo} {self.quote('-u %s /bin/sh -c %s', sudo_user, command)}"
 
-    def _exec_command(self, command: bytes) -> tuple[int, bytes, bytes]:
+    def decode(self, data: bytes) -> str:
+        # testinfra asks the host which encoding to use; a host's answer is no authority
+        # and a cut may split a character: UTF-8, undecodable bytes shown as U+FFFD
+        return data.decode("utf-8", errors="replace")
+
+    def run(self, command: str, *args: str, **kwargs: Any) -> CappedResult:
+        cmd = self.encode(self.get_command(command, *args))
         transport = self.client.get_transport()
         if transport is None or not transport.is_active():
             raise paramiko.SSHException("SSH connection lost")
-        chan = transport.open_session(timeout=self.command_timeout)
-        try:
-            chan.settimeout(self.command_timeout)
-            chan.exec_command(command)
-            if self.become_password is not None and command.startswith(b"sudo -S "):
-                chan.sendall(self.become_password.encode() + b"\n")
-                chan.shutdown_write()
-            stdout = chan.makefile("rb").read()
-            stderr = chan.makefile_stderr("rb").read()
-            return chan.recv_exit_status(), stdout, stderr
-        finally:
-            chan.close()
+        stdin = None
+        if self.become_password is not None and cmd.startswith(b"sudo -S "):
+            stdin = self.become_password.encode() + b"\n"
+        out = exec_bounded(
+            transport,
+            cmd,
+            timeout=self.command_timeout,
+            max_output=self.max_output,
+            stdin=stdin,
+        )
+        result = CappedResult(
+            backend=self,
+            exit_status=out.rc,
+            command=cmd,
+            _stdout=out.stdout,
+            _stderr=out.stderr,
+            truncated=out.truncated,
+            max_output=self.max_output,
+        )
+        if out.truncated:
+            log.debug("output cut at %d bytes: %r", self.max_output, cmd[:200])
+        return result
+
+
+@dataclasses.dataclass
+class CappedResult(CommandResult):  # type: ignore[misc]
+    """testinfra's command result, plus whether the output was cut at ``max_output``."""
+
+    truncated: bool = False
+    max_output: int = DEFAULT_MAX_OUTPUT
+
+
+@dataclass(frozen=True)
+class Output:
+    """What a command printed (each stream at most ``max_output`` bytes) and its exit
+    status: -1 when it was stopped before it said (output cut, channel closed)."""
+
+    rc: int
+    stdout: bytes
+    stderr: bytes
+    truncated: bool
+
+
+def exec_bounded(
+    transport: paramiko.Transport,
+    command: bytes,
+    *,
+    timeout: float,
+    max_output: int = DEFAULT_MAX_OUTPUT,
+    stdin: bytes | None = None,
+) -> Output:
+    """Run ``command`` on a new channel of ``transport``. Every wait (the channel, stdin,
+    the output, the exit status) ends ``timeout`` s after the start: TimeoutError then.
+    Reading stops when a stream reaches ``max_output`` bytes: the channel is closed (the
+    command is stopped) and the result says ``truncated``."""
+    deadline = time.monotonic() + timeout
+    chan = transport.open_session(timeout=timeout)
+    try:
+        chan.settimeout(timeout)
+        chan.exec_command(command)
+        if stdin is not None:
+            chan.sendall(stdin)
+            chan.shutdown_write()
+        streams = {"out": bytearray(), "err": bytearray()}
+        readers = {"out": chan.recv, "err": chan.recv_stderr}
+        ready = {"out": chan.recv_ready, "err": chan.recv_stderr_ready}
+        while True:
+            pending = [name for name in streams if ready[name]()]
+            if not pending:
+                if chan.eof_received or chan.closed:
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"not finished in {timeout:g} s")
+                select.select([chan], [], [], min(left, 1.0))
+                continue
+            for name in pending:
+                buffer = streams[name]
+                buffer += readers[name](min(_CHUNK, max_output - len(buffer) + 1))
+                if len(buffer) > max_output:
+                    del buffer[max_output:]
+                    rc = chan.exit_status if chan.exit_status_ready() else -1
+                    return Output(rc, bytes(streams["out"]), bytes(streams["err"]), True)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not finished in {timeout:g} s")
+        if not chan.status_event.wait(max(0.0, deadline - time.monotonic())):
+            raise TimeoutError(f"not finished in {timeout:g} s (no exit status)")
+        return Output(chan.exit_status, bytes(streams["out"]), bytes(streams["err"]), False)
+    finally:
+        chan.close()
 
 
 def testinfra_host(
@@ -180,9 +278,12 @@ def testinfra_host(
     name: str,
     command_timeout: float,
     become_password: str | None,
+    *,
+    max_output: int,
 ) -> Host:
-    """testinfra's Host API (file, package, service, run, ...) over ``client``."""
-    backend = _Backend(client, name, command_timeout, become_password)
+    """testinfra's Host API (file, package, service, run, ...) over ``client``; each
+    command's streams are read up to ``max_output`` bytes."""
+    backend = _Backend(client, name, command_timeout, become_password, max_output)
     host = Host(backend)
     backend.set_host(host)
     return host

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from toolkit.adapters.ssh import DEFAULT_MAX_OUTPUT
 from toolkit.audit import engine
 from toolkit.audit.catalogue import Severity
 from toolkit.audit.runner import Limits
@@ -50,6 +51,14 @@ from toolkit.report.terminal import LiveProgress, print_report
 @click.option("--control-timeout", default=90.0, show_default=True, type=click.FloatRange(1))
 @click.option("--host-timeout", default=600.0, show_default=True, type=click.FloatRange(1))
 @click.option(
+    "--max-output",
+    default=DEFAULT_MAX_OUTPUT,
+    show_default=True,
+    type=click.IntRange(4096),
+    help="Bytes read from each output stream of a command on a host; a longer answer is "
+    "cut there and its control is an error.",
+)
+@click.option(
     "--accept-new-host-keys",
     is_flag=True,
     help="Add unknown SSH host keys to known_hosts (a changed key is always refused).",
@@ -75,6 +84,7 @@ def audit(  # noqa: PLR0917 (click passes every option)
     command_timeout: float,
     control_timeout: float,
     host_timeout: float,
+    max_output: int,
     accept_new_host_keys: bool,
     audits_dir: Path | None,
     no_progress: bool,
@@ -93,7 +103,9 @@ def audit(  # noqa: PLR0917 (click passes every option)
         fail_on=Severity(fail_on),
         waivers=waivers,
         baseline=baseline,
-        limits=Limits(workers, connect_timeout, command_timeout, control_timeout, host_timeout),
+        limits=Limits(
+            workers, connect_timeout, command_timeout, control_timeout, host_timeout, max_output
+        ),
         accept_new_host_keys=accept_new_host_keys,
         audits=audits_dir,
     )
