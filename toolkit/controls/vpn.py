@@ -15,8 +15,10 @@ from pathlib import Path
 
 from toolkit.audit.context import Context
 from toolkit.audit.registry import ControlError, Outcome, Params, as_list, control
+from toolkit.controls import nft
 from toolkit.errors import ToolkitError
 from toolkit.roster import load_environment_roster
+from toolkit.text import printable
 
 _KEY = re.compile(r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")
 KEYS_DIR = Path(".vpn") / "keys"
@@ -84,46 +86,43 @@ def peers_match_roster(ctx: Context, p: Params) -> Outcome:
     )
 
 
-_ACCEPT_OK = re.compile(r"\bct state\b.*\baccept\b")
-
-
 @control("VPN-04")
 def tunnel_access_policy(ctx: Context, p: Params) -> Outcome:
     """Traffic from the tunnel is filtered per access group (A13): every accept names a
     group's peer set, destination addresses and ports; the chain ends in a drop; no
-    any/any accept."""
+    any/any accept. Judged on ``nft -j``: what each accept lets through (toolkit.controls.nft),
+    through jumps, and in the forward base chain before the jump to the tunnel's chain."""
     table, chain = str(p["table"]), str(p["chain"])
-    res = ctx.run(f"nft list table inet {shlex.quote(table)}", sudo=True)
+    res = ctx.run(f"nft -j list table inet {shlex.quote(table)}", sudo=True)
     if res.rc != 0:
         return Outcome.failed(f"no nftables table inet {table}: the tunnel is not filtered")
-    chains = _chains(res.stdout)
-    rules = chains.get(chain)
-    if rules is None:
+    ruleset = nft.parse(res.stdout)
+    chains = ruleset.in_table("inet", table)
+    if chain not in chains:
         return Outcome.failed(f"table inet {table} has no chain {chain}")
     problems, warnings = [], []
-    hooks = [name for name, body in chains.items() if any("hook forward" in r for r in body)]
-    if not any(f"jump {chain}" in r for h in hooks for r in chains[h]):
+    judged, entered = _tunnel_paths(ruleset, table, chain)
+    if not entered:
         problems.append(f"no forward base chain sends tunnel traffic to {chain}")
     groups = set()
-    for rule in rules:
-        if not re.search(r"\baccept\b", rule) or _ACCEPT_OK.search(rule):
+    for path in judged:
+        if nft.established_only(path):
             continue
-        set_match = re.search(r"saddr @(\S+)", rule)
-        if not (set_match and "daddr" in rule and ("dport" in rule or "icmp" in rule)):
-            problems.append(f"accept without a peer set, destination and port: {rule}")
-        elif set_match:
-            groups.add(set_match.group(1))
-    last = rules[-1] if rules else ""
-    final_drop = last.endswith("drop") or (
-        last.startswith("jump ") and any(r.endswith("drop") for r in chains.get(last[5:], []))
-    )
-    if not final_drop:
+        if not nft.bounded_service(ruleset, "inet", table, path):
+            problems.append(
+                f"accept without a peer set, destination and port: {path[-1].text}"
+                + (f" (via {', '.join(r.chain for r in path[:-1])})" if len(path) > 1 else "")
+            )
+        else:
+            groups.add(nft.source_limit(ruleset, "inet", table, path))
+    if not _ends_in_drop(chains, chain):
         problems.append(f"chain {chain} does not end with a drop (default deny)")
-    logged = any("log prefix" in r for body in chains.values() for r in body)
+    logged = any("log" in r.statements for c in chains.values() for r in c.rules)
     if not logged:
         warnings.append("dropped tunnel traffic is not logged")
     for group in as_list(p["required_sets"]):
-        if group and f"peers_{group}_v4" not in res.stdout:
+        name = re.sub(r"[^A-Za-z0-9_]", "_", str(group))
+        if group and ("inet", table, f"peers_{name}_v4") not in ruleset.sets:
             problems.append(f"no peer set for access group {group}")
     return Outcome.of(
         problems,
@@ -132,20 +131,40 @@ def tunnel_access_policy(ctx: Context, p: Params) -> Outcome:
     )
 
 
-def _chains(listing: str) -> dict[str, list[str]]:
-    """Chain name -> its statements, from ``nft list table``."""
-    chains: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for raw in listing.splitlines():
-        line = raw.strip()
-        match = re.match(r"chain (\S+) \{", line)
-        if match:
-            current = chains.setdefault(match.group(1), [])
-        elif line == "}":
-            current = None
-        elif current is not None and line:
-            current.append(line)
-    return chains
+def _tunnel_paths(
+    ruleset: nft.Ruleset, table: str, chain: str
+) -> tuple[list[list[nft.Rule]], bool]:
+    """The ways to an accept that tunnel traffic can take: from the tunnel's chain, and in
+    a forward base chain before the rule that sends it there; whether such a rule exists."""
+    judged = list(nft.paths(ruleset, "inet", table, chain))
+    entered = False
+    for base in ruleset.in_table("inet", table).values():
+        if base.hook != "forward":
+            continue
+        for index, rule in enumerate(base.rules):
+            if rule.verdict not in ("jump", "goto") or rule.target != chain:
+                continue
+            entered = True
+            tunnel = nft.interfaces([rule])
+            for path in nft.paths(ruleset, "inet", table, base.name, upto=index):
+                limited = nft.interfaces(path)
+                if tunnel is None or limited is None or limited & tunnel:
+                    judged.append(path)
+            break
+    return judged, entered
+
+
+def _ends_in_drop(chains: dict[str, nft.Chain], name: str, depth: int = 0) -> bool:
+    """Whether the chain's last rule drops whatever reaches it (itself or by a jump)."""
+    found = chains.get(name)
+    if found is None or not found.rules or depth > nft.MAX_DEPTH:
+        return False
+    last = found.rules[-1]
+    if last.matches:
+        return False
+    if last.verdict in ("drop", "reject"):
+        return True
+    return last.verdict in ("jump", "goto") and _ends_in_drop(chains, last.target, depth + 1)
 
 
 def _split_target(target: str) -> tuple[str, int]:
@@ -194,32 +213,38 @@ _LISTEN = re.compile(r"^(tcp|udp)\s+\S+\s+\d+\s+\d+\s+(\S+):(\d+)\s")
 def only_vpn_port_outside(ctx: Context, p: Params) -> Outcome:
     """The input path drops by default and no listening port other than the VPN's
     (``outside_allowed``) is accepted from any source: admin ports (SSH) must be limited to
-    admin networks or interfaces (A8)."""
+    admin networks (A8). Judged on ``nft -j``: an accept limited by an input interface is
+    still open from anywhere (only the loopback is not), ``saddr 0.0.0.0/0`` limits nothing,
+    and an accept without a port (``meta l4proto tcp accept``) opens every port."""
     allowed = {str(x) for x in as_list(p["outside_allowed"])}
     listening = set()
     for line in ctx.output("ss -Hlntu").splitlines():
         m = _LISTEN.match(line.strip())
         if m and not re.match(r"^(127\.|\[?::1\]?$|\[?::ffff:127\.)", m.group(2)):
             listening.add(f"{m.group(1)}/{m.group(3)}")
-    ruleset = ctx.output("nft list ruleset", sudo=True)
-    chains = _chains(ruleset)
-    inputs = [n for n, body in chains.items() if any("hook input" in r for r in body)]
-    if not any("policy drop" in r for n in inputs for r in chains[n]):
+    ruleset = nft.parse(ctx.output("nft -j list ruleset", sudo=True))
+    inputs = [
+        (family, table, chain)
+        for (family, table, _), chain in ruleset.chains.items()
+        if chain.hook == "input" and chain.policy == "drop"
+    ]
+    if not inputs:
         return Outcome.failed("no input chain drops by default: every listening port is open")
     exposed = []
     for port in sorted(listening - allowed):
         proto, number = port.split("/")
-        for name, body in chains.items():
-            for rule in body:
-                if "accept" not in rule or "saddr" in rule or "iifname" in rule:
-                    continue
-                ports = re.search(rf"{proto} dport (\{{[^}}]*\}}|\S+)", rule)
-                if ports and re.search(rf"(^|[^\d-]){number}([^\d-]|$)", ports.group(1)):
-                    exposed.append(f"{port} accepted from anywhere ({name}: {rule})")
+        for family, table, chain in inputs:
+            for path in nft.paths(ruleset, family, table, chain.name):
+                if nft.lets_through(ruleset, family, table, path, protocol=proto, port=int(number)):
+                    exposed.append(
+                        f"{port} accepted from anywhere "
+                        f"({printable(table)} {path[-1].chain}: {path[-1].text})"
+                    )
+                    break
     return Outcome.of(
         exposed,
         f"only {', '.join(sorted(allowed))} open outside; "
-        f"{len(listening - allowed)} other listening ports limited by source or interface",
+        f"{len(listening - allowed)} other listening ports limited to admin sources",
     )
 
 
