@@ -3,6 +3,8 @@ names, passes on a hardened host and is an error, never a pass, when it cannot l
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.audit.conftest import Answer, fake_context, params, with_offer
@@ -407,3 +409,71 @@ def test_lnx07_a_drop_policy_for_ipv4_only_fails_for_ipv6(catalogue: Catalogue) 
                                '"family": "ip", "table": "filter", "name": "input"')  # fmt: skip
     outcome = check(catalogue, "LNX-07", {"nft -j list ruleset": ip_only})
     assert outcome.summary == "no input chain with policy drop for ip6"  # type: ignore[attr-defined]
+
+
+# --- hostile answers: an error, never a crash (an "internal error") nor a pass -------------
+
+
+def test_lnx05_a_minimum_length_that_is_not_a_number_is_an_error_naming_it(
+    catalogue: Catalogue,
+) -> None:
+    answers = {
+        "common-password": PAM_PASSWORD.replace("retry=3", "minlen"),
+        "common-auth": PAM_AUTH,
+        "pwquality.conf": "",
+    }
+    with pytest.raises(ControlError, match=r"^minlen=true is not a number$"):
+        check(catalogue, "LNX-05", answers)
+
+
+def test_lnx05_a_deny_count_in_arabic_digits_is_an_error_not_a_number(
+    catalogue: Catalogue,
+) -> None:
+    answers = {
+        "common-password": PAM_PASSWORD.replace("retry=3", "minlen=14 minclass=3"),
+        "common-auth": PAM_AUTH.replace("preauth", "deny=\u0663"),
+        "pwquality.conf": "",
+        "faillock.conf": "",
+    }
+    with pytest.raises(ControlError, match=r"^deny=\u0663 is not a number$"):
+        check(catalogue, "LNX-05", answers)
+
+
+def test_lnx03_maxauthtries_in_superscript_digits_fails_the_control(catalogue: Catalogue) -> None:
+    sshd = SSHD_HARDENED.replace("maxauthtries 3", "maxauthtries \u00b2")
+    outcome = check(catalogue, "LNX-03", {}, ctx=with_offer(fake_context({"sshd -T": sshd})))
+    assert outcome.summary == "MaxAuthTries \u00b2 (max 4)"  # type: ignore[attr-defined]
+
+
+def test_lnx03_an_empty_sshd_answer_is_an_error(catalogue: Catalogue) -> None:
+    with pytest.raises(ControlError, match=r"sshd -T printed nothing"):
+        check(catalogue, "LNX-03", {}, ctx=with_offer(fake_context({"sshd -T": "\n\n"})))
+
+
+def test_lnx06_a_port_in_superscript_digits_is_not_read_as_a_port(catalogue: Catalogue) -> None:
+    ss = SS + 'tcp LISTEN 0 128 0.0.0.0:\u00b2\u00b3 0.0.0.0:* users:(("odd",pid=9,fd=3))\n'
+    assert check(catalogue, "LNX-06", {"ss -Hlntup": ss}).status is Status.PASS  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("ruleset", "message"),
+    [
+        ("[]", "nft -j printed no nftables list"),
+        ('{"nftables": null}', "nft -j printed no nftables list"),
+        ('{"nftables": [{"chain": null}]}', "nft -j: a chain that is not an object: None"),
+        ('{"nftables": [{"chain": {"hook": "input"}}]}', "nft -j: an input chain without its"),
+        ("1" * 5000, "nft -j printed no JSON"),
+        ("[" * 100_000, "nft -j printed no JSON"),
+    ],
+)
+def test_lnx07_json_that_is_not_nfts_is_an_error(
+    catalogue: Catalogue, ruleset: str, message: str
+) -> None:
+    with pytest.raises(ControlError, match=re.escape(message)):
+        check(catalogue, "LNX-07", {"nft -j list ruleset": ruleset})
+
+
+def test_lnx01_package_list_ages_that_are_not_numbers_are_an_error(catalogue: Catalogue) -> None:
+    answers = {"lists/\\*Release": "Inst pwned\n", "dpkg-query": "install ok installed"}
+    with pytest.raises(ControlError, match=r"unexpected line where file ages were printed: Inst"):
+        check(catalogue, "LNX-01", answers)

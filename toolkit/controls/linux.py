@@ -7,7 +7,6 @@ Host state is read over SSH with testinfra's host API; root-only state through
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
 import shlex
 from datetime import date
@@ -18,21 +17,12 @@ import paramiko
 from toolkit.adapters.ssh import probe_offer
 from toolkit.audit.context import Context
 from toolkit.audit.registry import ControlError, Outcome, Params, as_list, control
+from toolkit.controls import linux_parsers as parsers
 
 DAY = 86400
 
 
 # --- LNX-01 updates ------------------------------------------------------------------
-
-
-def _pending_security(simulation: str) -> list[str]:
-    """Packages an ``apt-get -s`` run would upgrade from a security suite."""
-    found = []
-    for line in simulation.splitlines():
-        m = re.match(r"^Inst (\S+) (?:\[(\S+)\] )?\((\S+) (.*?) \[", line)
-        if m and "security" in m.group(4).lower():
-            found.append(f"{m.group(1)} {m.group(2) or '-'} -> {m.group(3)}")
-    return found
 
 
 @control("LNX-01")
@@ -58,8 +48,8 @@ def security_updates(ctx: Context, p: Params) -> Outcome:
     ages = ctx.output(
         "now=$(date +%s); for f in /var/lib/apt/lists/*Release; do "
         '[ -e "$f" ] && echo "$(( now - $(stat -c %Y "$f") )) $f"; done; true'
-    ).split("\n")
-    newest = min((int(a.split()[0]) for a in ages if a.strip()), default=None)
+    )
+    newest = min(parsers.ages(ages), default=None)
     if newest is None:
         problems.append("no package lists: pending updates cannot be known")
     elif newest > max_days * DAY:
@@ -67,13 +57,14 @@ def security_updates(ctx: Context, p: Params) -> Outcome:
     simulation = ctx.output(
         "LC_ALL=C apt-get -s -o Debug::NoLocking=true dist-upgrade", grep=r"^Inst .*ecurity"
     )
-    pending = _pending_security(simulation)
+    pending = parsers.pending_security(simulation)
     if pending:
         stamp = ctx.run(
             "now=$(date +%s); s=/var/lib/apt/periodic/unattended-upgrades-stamp; "
             '[ -e "$s" ] && echo $(( now - $(stat -c %Y "$s") ))'
         ).stdout.strip()
-        last_run = int(stamp) // DAY if stamp.isdigit() else None
+        seconds = parsers.ascii_int(stamp) if stamp else None
+        last_run = seconds // DAY if seconds is not None else None
         text = f"{len(pending)} security updates pending ({', '.join(pending[:5])})"
         if last_run is None or last_run > max_days:
             since = "never" if last_run is None else f"{last_run} days ago"
@@ -88,20 +79,10 @@ def security_updates(ctx: Context, p: Params) -> Outcome:
 # --- LNX-02 release ------------------------------------------------------------------
 
 
-def _os_release(ctx: Context) -> dict[str, str]:
-    text = ctx.output("cat /etc/os-release")
-    values = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            values[key.strip()] = value.strip().strip('"')
-    return values
-
-
 @control("LNX-02")
 def release_supported(ctx: Context, p: Params) -> Outcome:
     """The OS release is not past its end of life (table in the parameters)."""
-    info = _os_release(ctx)
+    info = parsers.os_release(ctx.output("cat /etc/os-release"))
     distro, version = info.get("ID", "?"), info.get("VERSION_ID", "?")
     table: dict[str, Any] = p["end_of_life"]
     eol_text = table.get(distro, {}).get(version) if isinstance(table.get(distro), dict) else None
@@ -129,10 +110,7 @@ def sshd_effective(ctx: Context) -> dict[str, list[str]]:
         r"permitemptypasswords|maxauthtries|x11forwarding|allowagentforwarding|"
         r"allowtcpforwarding|allowusers|allowgroups|usepam) ",
     )
-    settings: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        key, _, value = line.strip().partition(" ")
-        settings.setdefault(key.lower(), []).append(value)
+    settings = parsers.sshd_settings(text)
     if not settings:
         raise ControlError("sshd -T printed nothing")
     return settings
@@ -167,7 +145,8 @@ def sshd_settings(ctx: Context, p: Params) -> Outcome:
     if one("permitemptypasswords") != "no":
         problems.append("PermitEmptyPasswords yes")
     tries = one("maxauthtries")
-    if not tries.isdigit() or int(tries) > int(p["max_auth_tries"]):
+    number = parsers.ascii_int(tries)
+    if number is None or number < 0 or number > int(p["max_auth_tries"]):
         problems.append(f"MaxAuthTries {tries} (max {p['max_auth_tries']})")
     for key, name in (
         ("x11forwarding", "X11Forwarding"),
@@ -225,32 +204,6 @@ def ssh_algorithms(ctx: Context, p: Params) -> Outcome:
 # --- LNX-05 passwords ------------------------------------------------------------------
 
 
-def _conf_values(text: str) -> dict[str, str]:
-    values = {}
-    for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        key, sep, value = line.partition("=")
-        values[key.strip()] = value.strip() if sep else "true"
-    return values
-
-
-def _pam_args(stack: str, module: str) -> tuple[bool, dict[str, str]]:
-    """Whether ``module`` is in a PAM stack and the key=value arguments it is given."""
-    present, args = False, {}
-    for raw in stack.splitlines():
-        line = raw.split("#", 1)[0]
-        words = line.split()
-        for i, word in enumerate(words):
-            if word.endswith(f"{module}.so"):
-                present = True
-                for arg in words[i + 1 :]:
-                    key, _, value = arg.partition("=")
-                    args[key] = value or "true"
-    return present, args
-
-
 @control("LNX-05")
 def password_quality(ctx: Context, p: Params) -> Outcome:
     """pam_pwquality with a minimum length and character classes; pam_faillock with a
@@ -258,11 +211,11 @@ def password_quality(ctx: Context, p: Params) -> Outcome:
     password_stack = ctx.output("cat /etc/pam.d/common-password", grep="pam_pwquality")
     auth_stack = ctx.output("cat /etc/pam.d/common-auth", grep="pam_faillock")
     problems = []
-    has_pwq, pam_pwq = _pam_args(password_stack, "pam_pwquality")
+    has_pwq, pam_pwq = parsers.pam_args(password_stack, "pam_pwquality")
     if not has_pwq:
         problems.append("pam_pwquality is not in common-password")
     else:
-        conf = _conf_values(
+        conf = parsers.conf_values(
             ctx.output(
                 "cat /etc/security/pwquality.conf /etc/security/pwquality.conf.d/*.conf "
                 "2>/dev/null; true",
@@ -270,8 +223,8 @@ def password_quality(ctx: Context, p: Params) -> Outcome:
             )
         )
         conf.update(pam_pwq)
-        minlen = int(conf.get("minlen", "8"))
-        classes = int(conf.get("minclass", "0"))
+        minlen = parsers.conf_int(conf, "minlen", 8)
+        classes = parsers.conf_int(conf, "minclass", 0)
         required = sum(
             1
             for k in ("dcredit", "ucredit", "lcredit", "ocredit")
@@ -283,37 +236,21 @@ def password_quality(ctx: Context, p: Params) -> Outcome:
             problems.append(
                 f"{max(classes, required)} character classes required (at least {p['min_classes']})"
             )
-    has_fl, pam_fl = _pam_args(auth_stack, "pam_faillock")
+    has_fl, pam_fl = parsers.pam_args(auth_stack, "pam_faillock")
     if not has_fl:
         problems.append("pam_faillock is not in common-auth")
     else:
-        conf = _conf_values(
+        conf = parsers.conf_values(
             ctx.output("cat /etc/security/faillock.conf 2>/dev/null; true", grep=r"^\s*deny\b")
         )
         conf.update(pam_fl)
-        deny = int(conf.get("deny", "3"))
+        deny = parsers.conf_int(conf, "deny", 3)
         if deny == 0 or deny > int(p["max_deny"]):
             problems.append(f"faillock deny={deny} (1 to {p['max_deny']})")
     return Outcome.of(problems, "password quality and lockout enforced")
 
 
 # --- LNX-06 listening sockets ------------------------------------------------------------
-
-
-def _listeners(ctx: Context) -> list[tuple[str, str, int, str]]:
-    """(proto, address, port, process) of every listening TCP/UDP socket."""
-    found = []
-    for line in ctx.output("ss -Hlntup", sudo=True).splitlines():
-        words = line.split()
-        if len(words) < 5:
-            continue
-        proto, local = words[0], words[4]
-        address, _, port = local.rpartition(":")
-        if not port.isdigit():
-            continue
-        process = re.search(r'users:\(\("([^"]+)"', line)
-        found.append((proto, address.strip("[]"), int(port), process.group(1) if process else "?"))
-    return found
 
 
 def _is_loopback(address: str) -> bool:
@@ -329,15 +266,15 @@ def listening_sockets(ctx: Context, p: Params) -> Outcome:
     allowed |= {f"tcp/{port}" for port in (*ctx.tls_ports, *ctx.http_ports)}
     forbidden = {str(x) for x in as_list(p["forbidden"])}
     problems, seen = [], set()
-    for proto, address, port, process in _listeners(ctx):
-        key = f"{proto}/{port}"
-        if key in seen or (p["ignore_loopback"] and _is_loopback(address)):
+    for sock in parsers.listeners(ctx.output("ss -Hlntup", sudo=True)):
+        key = f"{sock.proto}/{sock.port}"
+        if key in seen or (p["ignore_loopback"] and _is_loopback(sock.address)):
             continue
         seen.add(key)
         if key in forbidden:
-            problems.append(f"{key} ({process}) is forbidden")
+            problems.append(f"{key} ({sock.process}) is forbidden")
         elif key not in allowed:
-            problems.append(f"{key} ({process} on {address}) is not in the allow-list")
+            problems.append(f"{key} ({sock.process} on {sock.address}) is not in the allow-list")
     return Outcome.of(problems, f"only allowed ports listen ({', '.join(sorted(seen)) or 'none'})")
 
 
@@ -357,24 +294,19 @@ def host_firewall(ctx: Context, p: Params) -> Outcome:
         return Outcome.failed("nftables is not installed: no host firewall")
     if res.rc != 0:
         raise ControlError(f"nft exited {res.rc}: {res.stderr.strip()[:200]}")
-    try:
-        items = json.loads(res.stdout).get("nftables", [])
-    except json.JSONDecodeError as exc:
-        raise ControlError(f"nft -j printed no JSON: {exc}") from exc
-    chains = [i["chain"] for i in items if "chain" in i and i["chain"].get("hook") == "input"]
+    chains = parsers.input_chains(res.stdout)
     ctx.note(
         res.command + "  (input base chains)",
         "\n".join(
-            f"{c['family']} {c['table']} {c['name']}: hook input priority {c.get('prio')} "
-            f"policy {c.get('policy', 'accept')}"
+            f"{c.family} {c.table} {c.name}: hook input priority {c.prio} policy {c.policy}"
             for c in chains
         )
         or "no input chain: every inbound packet is accepted",
     )
     covered = set()
     for chain in chains:
-        if chain.get("policy") == "drop":
-            covered |= {"ip", "ip6"} if chain["family"] == "inet" else {chain["family"]}
+        if chain.policy == "drop":
+            covered |= {"ip", "ip6"} if chain.family == "inet" else {chain.family}
     missing = sorted({"ip", "ip6"} - covered)
     if missing:
         return Outcome.failed(f"no input chain with policy drop for {', '.join(missing)}")
@@ -409,17 +341,6 @@ def time_synchronised(ctx: Context, p: Params) -> Outcome:
 # --- LNX-09 auditd ---------------------------------------------------------------------------
 
 
-def _audit_paths(rules: str) -> set[str]:
-    paths = set()
-    for line in rules.splitlines():
-        m = re.search(r"-w (\S+)", line)
-        if m:
-            paths.add(m.group(1).rstrip("/"))
-        for m in re.finditer(r"-F (?:path|dir)=(\S+)", line):
-            paths.add(m.group(1).rstrip("/"))
-    return paths
-
-
 @control("LNX-09")
 def auditd_rules(ctx: Context, p: Params) -> Outcome:
     """auditd is enabled and running with rules watching identity, sudo and login files."""
@@ -431,7 +352,7 @@ def auditd_rules(ctx: Context, p: Params) -> Outcome:
     if words[1:2] != ["enabled"]:
         problems.append("auditd is not enabled at boot")
     rules = ctx.output("auditctl -l", sudo=True)
-    loaded = _audit_paths(rules)
+    loaded = parsers.audit_paths(rules)
     missing = [str(x) for x in as_list(p["required_paths"]) if str(x).rstrip("/") not in loaded]
     if missing:
         problems.append(f"no audit rule for {', '.join(missing)}")
@@ -461,16 +382,6 @@ def file_integrity(ctx: Context, p: Params) -> Outcome:
 # --- LNX-11 accounts ---------------------------------------------------------------------------
 
 
-def _sudoers_nopasswd_all(text: str) -> list[tuple[str, str]]:
-    """(who, line) for each rule granting every command without a password."""
-    found = []
-    for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("#include") else ""
-        if re.search(r"NOPASSWD:\s*ALL\s*$", line):
-            found.append((line.split()[0], line))
-    return found
-
-
 @control("LNX-11")
 def accounts(ctx: Context, p: Params) -> Outcome:
     """Only root has UID 0, no account has an empty password, no blanket NOPASSWD."""
@@ -495,7 +406,7 @@ def accounts(ctx: Context, p: Params) -> Outcome:
         grep="NOPASSWD",
     )
     allowed = [str(x) for x in as_list(p["nopasswd_allowed"])]
-    blanket = [who for who, _ in _sudoers_nopasswd_all(sudoers)]
+    blanket = [who for who, _ in parsers.sudoers_nopasswd_all(sudoers)]
     unexpected = [w for w in blanket if not any(fnmatch.fnmatchcase(w, a) for a in allowed)]
     if unexpected:
         problems.append(f"NOPASSWD: ALL for {', '.join(unexpected)}")
