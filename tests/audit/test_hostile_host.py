@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import threading
 import xml.etree.ElementTree as ET
 from datetime import date
@@ -16,6 +18,7 @@ from rich.console import Console
 
 from tests.audit.conftest import FakeHost, plan_for
 from tests.audit.test_gate import report_of
+from tests.conftest import REPO
 from toolkit.audit.catalogue import Catalogue, Severity
 from toolkit.audit.context import Context
 from toolkit.audit.registry import Implementation, Outcome, Params, Status, implementations
@@ -261,3 +264,53 @@ def test_a_timed_out_control_can_run_no_more_commands_on_the_host(catalogue: Cat
     assert [r.status for r in host.results] == [Status.ERROR, Status.PASS]
     assert host_seen.commands == []
     assert late == ["the control's time limit has passed: nothing more is run"]
+
+
+_QUADRATIC_BAIT = """
+from tests.audit.test_hostile_host import judge_bait
+print(judge_bait())
+"""
+
+
+def judge_bait() -> str:
+    """LNX-03 whose ``sudo`` answers 4 MiB of ``sudo: `` on one line, and LOG-04 whose
+    rsyslog configuration is 4 MiB of ``action(``: both used to take quadratic time
+    holding the GIL (the whole audit frozen, the runner's time limits included)."""
+    from tests.audit.conftest import Answer, fake_context
+    from toolkit.audit.registry import ControlError
+
+    size = 4 * 1024 * 1024
+    seen = []
+    ctx = fake_context({"sshd -T": Answer(1, "", "sudo: " * (size // 6))})
+    try:
+        implementations()["LNX-03"].check(ctx, {})
+    except ControlError as exc:
+        seen.append(str(exc)[:40])
+    ctx = fake_context(
+        {
+            "rsyslog.conf": "/etc/rsyslog.conf: " + "action(" * (size // 7),
+            "is-active": "active",
+            "find /var/log": "",
+        }
+    )
+    outcome = implementations()["LOG-04"].check(
+        ctx, {"require_forwarding": True, "require_tls": True, "world_readable_allowed": []}
+    )
+    seen.append(outcome.summary[:40])
+    return " | ".join(seen)
+
+
+def test_hostile_answers_that_bait_a_quadratic_regex_are_judged_promptly() -> None:
+    # a child process: a regex holds the GIL, no thread of this one could stop it
+    proc = subprocess.run(
+        [sys.executable, "-c", _QUADRATIC_BAIT],
+        capture_output=True,
+        text=True,
+        timeout=120,  # a hang guard: it takes about a second
+        check=False,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == (
+        "`sudo -n /bin/sh -c 'sshd -T'` exited 1: | no forwarding to a log collector (omfwd"
+    )

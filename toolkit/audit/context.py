@@ -24,6 +24,7 @@ T = TypeVar("T")
 
 EXCERPT_LINES = 20
 EXCERPT_CHARS = 2000
+_SUDO_SCAN = 4096
 _SUDO_REFUSED = re.compile(
     r"sudo: (a password is required|.*not allowed|.*may not run|\d+ incorrect password)"
 )
@@ -139,8 +140,10 @@ class Context:
                 f"`{full}`: output cut at {cached.max_output} bytes (--max-output): "
                 "a part of an answer cannot be judged"
             )
-        if sudo and cached.rc != 0 and _SUDO_REFUSED.search(cached.stderr):
-            raise ControlError(f"needs root and sudo was refused: {cached.stderr.strip()}")
+        # sudo says it first; a search of all of a hostile stderr would take quadratic time
+        head = cached.stderr[:_SUDO_SCAN]
+        if sudo and cached.rc != 0 and _SUDO_REFUSED.search(head):
+            raise ControlError(f"needs root and sudo was refused: {head.strip()[:300]}")
         if record:
             seen = excerpt(cached.stdout, grep) if cached.stdout else ""
             if cached.rc != 0:

@@ -11,13 +11,28 @@ _RSYSLOG_FILES = (
     "for f in /etc/rsyslog.conf /etc/rsyslog.d/*.conf; do "
     '[ -f "$f" ] && sed -e "s|^|$f: |" "$f"; done; true'
 )
-_OMFWD = re.compile(r'action\s*\([^)]*type\s*=\s*"omfwd"', re.I | re.S)
+_ACTION = re.compile(r"action\s*\(", re.I)
+_OMFWD_TYPE = re.compile(r'type\s*=\s*"omfwd"', re.I)
 _LEGACY_FWD = re.compile(r"^\S+\s+@@?\(?[\w\[\]:.-]+", re.M)
 _TLS = re.compile(
     r'(StreamDriver\s*=\s*"(gtls|ossl)"|\$DefaultNetstreamDriver\s+(gtls|ossl)|'
     r"\$ActionSendStreamDriverMode\s+1|StreamDriverMode\s*=\s*\"1\")",
     re.I,
 )
+
+
+def _has_omfwd(text: str) -> bool:
+    """Whether an ``action(...)`` has ``type="omfwd"``. Each action is read once up to its
+    ``)``: a regex with ``[^)]*`` would take quadratic time on a hostile configuration."""
+    pos = 0
+    while (start := _ACTION.search(text, pos)) is not None:
+        end = text.find(")", start.end())
+        if end < 0:
+            return False
+        if _OMFWD_TYPE.search(text, start.end(), end):
+            return True
+        pos = end + 1
+    return False
 
 
 def _strip(text: str) -> str:
@@ -41,7 +56,7 @@ def logs_off_host(ctx: Context, p: Params) -> Outcome:
         state = ctx.run("systemctl is-active rsyslog.service").stdout.strip()
         config = _strip(ctx.output(_RSYSLOG_FILES, grep=r"omfwd|@|StreamDriver|Netstream"))
         bodies = "\n".join(line.partition(": ")[2] for line in config.splitlines())
-        forwards = bool(_OMFWD.search(bodies) or _LEGACY_FWD.search(bodies))
+        forwards = _has_omfwd(bodies) or bool(_LEGACY_FWD.search(bodies))
         if state != "active":
             problems.append(f"rsyslog is {state or 'missing'}")
         if not forwards:
