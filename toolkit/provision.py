@@ -17,10 +17,11 @@ from typing import Any
 
 from toolkit.adapters.ansible import ansible_env, tool
 from toolkit.errors import ExternalCommandError
-from toolkit.paths import project_root
+from toolkit.paths import log_dir, playbook_target, plugin_name, work_dir
 
 log = logging.getLogger(__name__)
 
+#: Callbacks of a run; toolkit_events is named by its collection name outside a checkout.
 CALLBACKS = "ansible.posix.profile_tasks,toolkit_events"
 DEFAULT_TIMEOUT = 3600.0
 #: How long ansible-playbook gets to stop after SIGTERM before it is killed.
@@ -131,6 +132,11 @@ def _apply(event: dict[str, Any], hosts: dict[str, HostSummary]) -> None:
             summary.ignored = count("ignored")
 
 
+def callbacks() -> str:
+    """``CALLBACKS`` as Ansible knows them here (in a checkout or from the collection)."""
+    return CALLBACKS.replace("toolkit_events", plugin_name("toolkit_events"))
+
+
 def run_playbook(
     inventory: Path,
     playbook: str = "playbooks/site.yml",
@@ -142,16 +148,17 @@ def run_playbook(
     on_event: Callable[[dict[str, Any]], None] = lambda _event: None,
 ) -> RunResult:
     """Run a playbook; ``on_event`` receives each callback event as it happens. The
-    playbook's own output goes to a log file kept under .cache/provision/.
+    playbook's own output goes to a log file kept under .cache/provision/ (outside a
+    checkout: under the cache folder, see toolkit.paths).
 
     ansible-playbook runs in its own session and is ended (with its workers) on every way
     out of this function: the timeout, an exception in ``on_event``, Ctrl-C."""
-    root = project_root()
-    logs = root / ".cache" / "provision"
+    root = work_dir()
+    logs = log_dir("provision")
     logs.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     log_file = logs / f"{stamp}-{Path(playbook).stem}.log"
-    argv = [tool("ansible-playbook"), "-i", str(inventory), str(root / playbook)]
+    argv = [tool("ansible-playbook"), "-i", str(inventory), playbook_target(playbook)]
     if limit:
         argv += ["--limit", limit]
     if check:
@@ -165,7 +172,7 @@ def run_playbook(
         log_file.open("w") as out,
     ):
         env = ansible_env(
-            {"ANSIBLE_CALLBACKS_ENABLED": CALLBACKS, "TOOLKIT_EVENTS_FILE": events.name}
+            {"ANSIBLE_CALLBACKS_ENABLED": callbacks(), "TOOLKIT_EVENTS_FILE": events.name}
         )
         log.info("running %s (log: %s)", " ".join(argv), log_file)
         try:

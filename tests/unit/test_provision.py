@@ -44,7 +44,7 @@ def fake_playbook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     script.write_text(f"#!{sys.executable}\n{FAKE}")
     script.chmod(0o755)
     monkeypatch.setattr(provision, "tool", lambda _name: str(script))
-    monkeypatch.setattr(provision, "project_root", lambda: tmp_path)
+    monkeypatch.setenv("TOOLKIT_PROJECT_DIR", str(tmp_path))  # logs under tmp_path/.cache
     (tmp_path / "inventory").mkdir()
 
     def plan(lines: list[str], *, sleep: float = 0.0, rc: int = 0) -> Path:

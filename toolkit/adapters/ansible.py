@@ -12,13 +12,16 @@ from typing import Any
 
 from toolkit.adapters.process import run
 from toolkit.errors import ExternalCommandError, InvalidInputError, Problem
-from toolkit.paths import project_root
+from toolkit.paths import ansible_config
 
 
 def ansible_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment for ansible-* commands: the project's ansible.cfg, the venv's bin first."""
+    """Environment for ansible-* commands: the project's ansible.cfg (outside a checkout:
+    $ANSIBLE_CONFIG, ./ansible.cfg or the packaged one), the venv's bin first."""
     env = dict(os.environ)
-    env["ANSIBLE_CONFIG"] = str(project_root() / "ansible.cfg")
+    config = ansible_config()
+    if config is not None:
+        env["ANSIBLE_CONFIG"] = str(config)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("ANSIBLE_FORCE_COLOR", "0")
     env.update(extra or {})

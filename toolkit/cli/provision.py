@@ -108,7 +108,8 @@ def run_with_progress(
     "--playbook",
     default="playbooks/site.yml",
     show_default=True,
-    help="Playbook to run, relative to the checkout.",
+    help="Playbook to run, relative to the checkout (outside one: a playbook file, or "
+    "playbooks/NAME.yml for the installed collection's telework.toolkit.NAME).",
 )
 @click.option("--limit", help="Only these hosts or groups (Ansible pattern).")
 @click.option("--check", is_flag=True, help="Dry run: report what would change.")

@@ -1,0 +1,1 @@
+../../roles/directory/library/telework_directory_sync.py
