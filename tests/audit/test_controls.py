@@ -477,3 +477,75 @@ def test_lnx01_package_list_ages_that_are_not_numbers_are_an_error(catalogue: Ca
     answers = {"lists/\\*Release": "Inst pwned\n", "dpkg-query": "install ok installed"}
     with pytest.raises(ControlError, match=r"unexpected line where file ages were printed: Inst"):
         check(catalogue, "LNX-01", answers)
+
+
+# --- the side each control lacked: LNX-01/02/08/09 passing, LNX-10 failing ---------------
+
+
+def test_lnx01_passes_with_unattended_upgrades_on_fresh_lists_and_nothing_pending(
+    catalogue: Catalogue,
+) -> None:
+    outcome = check(
+        catalogue,
+        "LNX-01",
+        {
+            "dpkg-query": "install ok installed",
+            "apt-config shell": "UPD='1'\nUU='1'\n",
+            "is-enabled apt-daily": "enabled\nenabled\n",
+            "lists": "3600 /var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease\n",
+            "apt-get -s": "Inst tzdata [2024a-0+deb12u1] (2025b-0+deb12u1 Debian:12.12/stable [all])\n",
+        },
+    )
+    assert outcome.status is Status.PASS  # type: ignore[attr-defined]
+    assert outcome.summary == "no security update pending; unattended-upgrades on"  # type: ignore[attr-defined]
+
+
+def test_lnx02_a_supported_release_passes(catalogue: Catalogue) -> None:
+    outcome = check(
+        catalogue,
+        "LNX-02",
+        {"os-release": 'ID=debian\nVERSION_ID="13"\nPRETTY_NAME="Debian GNU/Linux 13 (trixie)"\n'},
+        params={"warn_days": 0},
+    )
+    assert outcome.summary == "Debian GNU/Linux 13 (trixie) supported until 2030-06-30"  # type: ignore[attr-defined]
+
+
+def test_lnx08_an_active_time_service_and_a_synchronised_clock_pass(catalogue: Catalogue) -> None:
+    outcome = check(
+        catalogue,
+        "LNX-08",
+        {"systemctl is-active": Answer(3, "active\ninactive\ninactive\ninactive\n"),
+         "NTPSynchronized": "yes\n"},
+    )  # fmt: skip
+    assert outcome.status is Status.PASS  # type: ignore[attr-defined]
+    assert "clock synchronised" in outcome.summary  # type: ignore[attr-defined]
+
+
+def test_lnx09_auditd_watching_every_required_path_passes(catalogue: Catalogue) -> None:
+    required = params(catalogue, "LNX-09")["required_paths"]
+    rules = "".join(f"-w {path} -p wa -k telework\n" for path in required)
+    outcome = check(
+        catalogue, "LNX-09", {"is-active auditd": "active\nenabled\n", "auditctl -l": rules}
+    )
+    assert outcome.status is Status.PASS  # type: ignore[attr-defined]
+    assert outcome.summary == f"auditd running with {len(required)} rules"  # type: ignore[attr-defined]
+
+
+def test_lnx10_aide_missing_fails(catalogue: Catalogue) -> None:
+    outcome = check(catalogue, "LNX-10", {"dpkg-query.*aide": Answer(1, "", "no packages found")})
+    assert outcome.summary == "AIDE is not installed"  # type: ignore[attr-defined]
+
+
+def test_lnx10_aide_without_database_or_daily_check_fails(catalogue: Catalogue) -> None:
+    outcome = check(
+        catalogue,
+        "LNX-10",
+        {
+            "dpkg-query.*aide": "install ok installed",
+            "test -s": Answer(1, ""),
+            "dailyaidecheck.timer": Answer(1, "disabled\n"),
+            "cron.daily/aide": Answer(1, ""),
+        },
+    )
+    assert outcome.status is Status.FAIL  # type: ignore[attr-defined]
+    assert outcome.summary.startswith("no AIDE database /var/lib/aide/aide.db; no daily check")  # type: ignore[attr-defined]
