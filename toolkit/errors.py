@@ -20,6 +20,19 @@ class ToolkitError(Exception):
             self.exit_code = exit_code
 
 
+class SelectionError(ToolkitError):
+    """A selection names nothing known: a host pattern no host matches, an unknown profile or
+    control. ``what`` is the part of the selection (``limit``, ``profiles``, ``controls``),
+    ``value`` the value given; the message says what is wrong without naming any command-line
+    option (the CLI names its own)."""
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, what: str, value: str, reason: str) -> None:
+        super().__init__(f"{reason}: {value}")
+        self.what, self.value, self.reason = what, value, reason
+
+
 class ExternalCommandError(ToolkitError):
     """A command the toolkit ran (podman, ansible-playbook, ...) failed or timed out."""
 

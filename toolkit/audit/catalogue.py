@@ -1,6 +1,6 @@
 """The audit's data: controls, profiles and the requirement clauses they cite (``audits/``).
 
-``audits/requirements.yml``  clause ID -> text (a copy of REQUIREMENTS.md's tables);
+``audits/requirements.yml``  clause ID -> text (the project's requirements catalogue);
 ``audits/controls/*.yml``    one entry per control ID of the control catalogue;
 ``audits/profiles/*.yml``    per inventory group: which controls, parameter overrides,
                              the TLS and HTTP ports to probe.
@@ -62,7 +62,7 @@ class ControlSpec(_Strict):
     def _clause_ids(cls, value: list[str]) -> list[str]:
         bad = [c for c in value if not CLAUSE_ID.match(c)]
         if bad:
-            raise ValueError(f"not clause IDs of REQUIREMENTS.md: {', '.join(bad)}")
+            raise ValueError(f"not clause IDs like C3 or M7: {', '.join(bad)}")
         return value
 
 

@@ -1,10 +1,11 @@
 """One audit from start to end: read the catalogue and the inventory, plan, run, build the
-report, compare with a baseline, write the report files."""
+report and compare it with a baseline. Writing the report files is toolkit.report.files'
+job (the engine never imports the report package); the exit code is the report's
+(``AuditReport.exit_code``, decided by :func:`toolkit.audit.results.exit_code` alone)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,6 @@ from toolkit.audit.runner import Limits, Listener, run_audit
 from toolkit.audit.targets import HostPlan, plan, select_hosts
 from toolkit.audit.waivers import Waiver, load_waivers
 from toolkit.paths import project_root
-from toolkit.report import html, json, junit
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,12 @@ class Prepared:
 def default_waivers(audits: Path, inventory: Path) -> Path | None:
     candidate = audits / "waivers" / f"{inventory.name}.yml"
     return candidate if candidate.is_file() else None
+
+
+def load(audits: Path | None = None) -> Catalogue:
+    """The control catalogue of ``audits`` (default: the checkout's audits/), every control
+    checked against its implementation."""
+    return load_catalogue(audits or project_root() / "audits", frozenset(implementations()))
 
 
 def prepare(options: Options) -> Prepared:
@@ -110,17 +116,5 @@ def execute(prepared: Prepared, listener: Listener | None = None) -> AuditReport
     return report
 
 
-WRITERS: dict[str, tuple[str, Callable[[AuditReport, Path], Path]]] = {
-    "html": ("report.html", html.write),
-    "json": ("report.json", json.write),
-    "junit": ("junit.xml", junit.write),
-}
-
-
 def default_output(inventory: Path, started: datetime) -> Path:
     return project_root() / "reports" / "audit" / f"{inventory.name}-{started:%Y%m%d-%H%M%S}"
-
-
-def write_reports(report: AuditReport, folder: Path) -> dict[str, Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    return {kind: write(report, folder / name) for kind, (name, write) in WRITERS.items()}

@@ -72,7 +72,7 @@ class WaiverRef(_Model):
 
 
 class ControlResult(_Model):
-    control: Shown = Field(description="Control ID of the control catalogue (CONTROLS.md).")
+    control: Shown = Field(description="Control ID of the catalogue (docs/controls.md).")
     title: Shown
     severity: Severity
     guide: list[Shown] = Field(description="Clause IDs of the requirements catalogue.")
@@ -184,6 +184,9 @@ def platforms(hosts: list[HostResult]) -> list[PlatformResult]:
 
 
 def exit_code(hosts: list[HostResult]) -> ExitCode:
+    """The exit code of an audit that ran: the one place it is decided (the report carries
+    it, the CLI exits with it). 5 when a host could not be reached, else 3 when a result
+    blocks, else 0."""
     if any(not h.reachable for h in hosts):
         return ExitCode.UNREACHABLE
     if any(r.blocking for h in hosts for r in h.results):

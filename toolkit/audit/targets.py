@@ -7,9 +7,10 @@ and ``-o UserKnownHostsFile=...`` in ``ansible_ssh_common_args``/``ansible_ssh_e
 (default ``~/.ssh/known_hosts``). The only template understood in them is
 ``{{ inventory_dir }}`` (the lab uses it); any other is refused with the variable's name.
 
-Where its services are probed (TLS, HTTP): ``audit_address``, else, for a lab host
-(``lab_name`` set), its container's address on the lab's podman network (the lab
-publishes only SSH on 127.0.0.1), else ``ansible_host``.
+Where its services are probed (TLS, HTTP): ``audit_address``, else ``ansible_host``. A lab
+host's ``audit_address`` is its container's address on the lab network, written into the
+lab's inventory by ``toolkit lab up`` (toolkit.lab.addresses): the audit knows nothing of
+the lab.
 
 A control parameter whose name ends in ``_path`` is a path relative to the inventory folder
 (the VPN controls read the roster and the devices' keys there).
@@ -32,12 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.adapters.ansible import InventoryHost
-from toolkit.adapters.podman import Podman
 from toolkit.adapters.ssh import Endpoint
 from toolkit.audit.catalogue import Catalogue, Control, Profile, check_param
-from toolkit.errors import InvalidInputError, Problem, ToolkitError
-from toolkit.exitcodes import ExitCode
-from toolkit.lab.lab import HOST_LABEL, LAB_LABEL
+from toolkit.errors import InvalidInputError, Problem, SelectionError
 
 log = logging.getLogger(__name__)
 
@@ -121,25 +119,6 @@ def endpoint_of(host: InventoryHost, inventory: Path) -> Endpoint:
     )
 
 
-def lab_addresses(lab_name: str) -> dict[str, str]:
-    """Inventory host -> address of its lab container on the lab's network."""
-    podman = Podman(timeout=30)
-    try:
-        ids = [str(c["Id"]) for c in podman.containers(f"{LAB_LABEL}={lab_name}")]
-        infos = podman.json("container", "inspect", *ids) if ids else []
-    except ToolkitError as exc:
-        log.warning("lab %s: container addresses unknown (%s)", lab_name, exc)
-        return {}
-    found = {}
-    for info in infos:
-        host = (info.get("Config", {}).get("Labels") or {}).get(HOST_LABEL)
-        networks = info.get("NetworkSettings", {}).get("Networks") or {}
-        address = (networks.get(lab_name) or {}).get("IPAddress")
-        if host and address:
-            found[str(host)] = str(address)
-    return found
-
-
 def select_hosts(hosts: Mapping[str, InventoryHost], limit: str | None) -> list[InventoryHost]:
     """Hosts matching an Ansible-style ``--limit``: names or groups (globs allowed),
     separated by ``,`` or ``:``; ``!x`` excludes, ``&x`` intersects."""
@@ -165,7 +144,7 @@ def select_hosts(hosts: Mapping[str, InventoryHost], limit: str | None) -> list[
     for term in (t for t in terms if t[0] == "!"):
         chosen -= match(term[1:])
     if not chosen:
-        raise ToolkitError(f"--limit {limit}: no host matches", exit_code=ExitCode.USAGE)
+        raise SelectionError("limit", limit, "no host matches")
     return [hosts[n] for n in sorted(chosen)]
 
 
@@ -248,15 +227,12 @@ def plan(
     known = {p.name for p in catalogue.profiles}
     for name in profiles:
         if name not in known:
-            raise ToolkitError(
-                f"--profile {name}: unknown (known: {', '.join(sorted(known))})",
-                exit_code=ExitCode.USAGE,
+            raise SelectionError(
+                "profiles", name, f"unknown profile (known: {', '.join(sorted(known))})"
             )
     for cid in controls:
         if cid not in catalogue.controls:
-            raise ToolkitError(f"--control {cid}: unknown control", exit_code=ExitCode.USAGE)
-    labs = {str(h.vars["lab_name"]) for h in hosts if h.vars.get("lab_name")}
-    lab_ips = {lab: lab_addresses(lab) for lab in sorted(labs)}
+            raise SelectionError("controls", cid, "unknown control")
     plans, problems = [], []
     for host in hosts:
         groups = frozenset(host.groups | {"all"})
@@ -269,10 +245,7 @@ def plan(
         problems += _host_overrides(host, params, catalogue, inventory)
         _inventory_paths(params, inventory)
         endpoint = endpoint_of(host, inventory)
-        lab = str(host.vars.get("lab_name") or "")
-        address = str(
-            host.vars.get("audit_address") or lab_ips.get(lab, {}).get(host.name) or endpoint.host
-        )
+        address = str(host.vars.get("audit_address") or endpoint.host)
         ca_file = str(host.vars.get("audit_ca_file") or "")
         if ca_file:
             ca_path = Path(_render(ca_file, inventory, f"{host.name}.audit_ca_file"))

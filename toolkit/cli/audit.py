@@ -1,4 +1,5 @@
-"""``toolkit audit``: the pre-opening audit (M8) of every platform of an inventory."""
+"""``toolkit audit``: the pre-opening audit (M8) of every platform of an inventory, and
+``toolkit audit controls``: the control catalogue it runs."""
 
 from __future__ import annotations
 
@@ -10,14 +11,20 @@ from toolkit.adapters.ssh import DEFAULT_MAX_OUTPUT
 from toolkit.audit import engine
 from toolkit.audit.catalogue import Severity
 from toolkit.audit.runner import Limits
-from toolkit.cli.common import err, inventory_options, out
-from toolkit.errors import ToolkitError
+from toolkit.cli.common import err, inventory_flags, out, resolve_inventory
+from toolkit.errors import SelectionError, ToolkitError
 from toolkit.exitcodes import ExitCode
+from toolkit.report import controls as catalogue_doc
+from toolkit.report.files import write_reports
 from toolkit.report.terminal import LiveProgress, print_report
 
+#: The option that gave each part of a selection the engine may refuse.
+SELECTION_FLAGS = {"limit": "--limit", "profiles": "--profile", "controls": "--control"}
+AUDITS_HELP = "Folder of controls, profiles and requirements (default: the checkout's audits/)."
 
-@click.command()
-@inventory_options
+
+@click.group(invoke_without_command=True)
+@inventory_flags
 @click.option("--limit", help="Only these hosts or groups (Ansible-style pattern).")
 @click.option("--profile", "profiles", multiple=True, help="Only this profile (repeatable).")
 @click.option("--control", "controls", multiple=True, help="Only this control ID (repeatable).")
@@ -67,11 +74,14 @@ from toolkit.report.terminal import LiveProgress, print_report
     "--audits",
     "audits_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Folder of controls, profiles and requirements (default: the checkout's audits/).",
+    help=AUDITS_HELP,
 )
 @click.option("--no-progress", is_flag=True, help="No live progress display.")
+@click.pass_context
 def audit(  # noqa: PLR0917 (click passes every option)
-    inventory: Path,
+    ctx: click.Context,
+    env: str,
+    inventory_path: Path | None,
     limit: str | None,
     profiles: tuple[str, ...],
     controls: tuple[str, ...],
@@ -94,7 +104,12 @@ def audit(  # noqa: PLR0917 (click passes every option)
 
     Exits 0 when no unwaived failure or error at or above --fail-on, 3 when there is
     one, 5 when a host could not be reached (the others are still reported), 4 when a
-    controls, profiles, waivers or baseline file is invalid."""
+    controls, profiles, waivers or baseline file is invalid.
+
+    `toolkit audit controls` prints the control catalogue instead."""
+    if ctx.invoked_subcommand is not None:
+        return
+    inventory = resolve_inventory(env, inventory_path)
     options = engine.Options(
         inventory=inventory,
         limit=limit,
@@ -109,7 +124,11 @@ def audit(  # noqa: PLR0917 (click passes every option)
         accept_new_host_keys=accept_new_host_keys,
         audits=audits_dir,
     )
-    prepared = engine.prepare(options)
+    try:
+        prepared = engine.prepare(options)
+    except SelectionError as exc:
+        flag = SELECTION_FLAGS.get(exc.what, exc.what)
+        raise ToolkitError(f"{flag} {exc.value}: {exc.reason}", exit_code=exc.exit_code) from exc
     if prepared.unprofiled:
         err.print(
             f"not audited (no profile for their groups): {', '.join(prepared.unprofiled)}",
@@ -124,11 +143,39 @@ def audit(  # noqa: PLR0917 (click passes every option)
     else:
         with LiveProgress(err, total, len(prepared.plans)) as live:
             report = engine.execute(prepared, live)
-    files = engine.write_reports(
-        report, output or engine.default_output(inventory, report.started_at)
-    )
+    files = write_reports(report, output or engine.default_output(inventory, report.started_at))
     print_report(report, out)
     for kind, path in files.items():
         out.print(f"{kind} report: {path}", markup=False)
-    if report.exit_code:
+    if report.exit_code:  # decided once, by toolkit.audit.results.exit_code
         raise click.exceptions.Exit(report.exit_code)
+
+
+@audit.command("controls")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in catalogue_doc.Format]),
+    default=catalogue_doc.Format.TABLE.value,
+    show_default=True,
+    help="A terminal table, Markdown (docs/controls.md) or JSON.",
+)
+@click.option(
+    "--audits",
+    "audits_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help=AUDITS_HELP,
+)
+def controls_command(fmt: str, audits_dir: Path | None) -> None:
+    """Every control of the catalogue: ID, title, severity, guide clauses with their text,
+    references, groups, profiles, parameters and their defaults.
+
+    Exits 4 when a controls, profiles or requirements file is invalid."""
+    catalogue = engine.load(audits_dir)
+    match catalogue_doc.Format(fmt):
+        case catalogue_doc.Format.MARKDOWN:
+            click.echo(catalogue_doc.as_markdown(catalogue), nl=False)
+        case catalogue_doc.Format.JSON:
+            click.echo(catalogue_doc.as_json(catalogue), nl=False)
+        case catalogue_doc.Format.TABLE:
+            out.print(catalogue_doc.as_table(catalogue))

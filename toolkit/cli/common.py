@@ -19,28 +19,38 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def inventory_options(func: F) -> F:
-    """``--env NAME`` (inventories/NAME) or ``-i/--inventory DIR``; passes ``inventory``."""
-
-    @click.option(
+def inventory_flags(func: F) -> F:
+    """``--env NAME`` and ``-i/--inventory DIR`` as they are given (``env``,
+    ``inventory_path``); :func:`resolve_inventory` turns them into a folder when needed."""
+    func = click.option(
+        "-i",
+        "--inventory",
+        "inventory_path",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="Inventory folder to use instead of inventories/ENV.",
+    )(func)
+    return click.option(
         "--env",
         "env",
         default="lab",
         show_default=True,
         envvar="TOOLKIT_ENV",
         help="Environment: a folder of inventories/.",
-    )
-    @click.option(
-        "-i",
-        "--inventory",
-        "inventory_path",
-        type=click.Path(exists=True, file_okay=False, path_type=Path),
-        help="Inventory folder to use instead of inventories/ENV.",
-    )
+    )(func)
+
+
+def resolve_inventory(env: str, inventory_path: Path | None) -> Path:
+    """The inventory folder: ``-i DIR``, else inventories/ENV."""
+    return inventory_path.resolve() if inventory_path else inventory_dir(env)
+
+
+def inventory_options(func: F) -> F:
+    """``--env NAME`` (inventories/NAME) or ``-i/--inventory DIR``; passes ``inventory``."""
+
+    @inventory_flags
     @functools.wraps(func)
     def wrapper(*args: Any, env: str, inventory_path: Path | None, **kwargs: Any) -> Any:
-        inventory = inventory_path.resolve() if inventory_path else inventory_dir(env)
-        return func(*args, inventory=inventory, **kwargs)
+        return func(*args, inventory=resolve_inventory(env, inventory_path), **kwargs)
 
     return wrapper  # type: ignore[return-value]
 

@@ -21,20 +21,18 @@ import paramiko
 from toolkit.adapters.ansible import load_inventory
 from toolkit.adapters.podman import Podman
 from toolkit.errors import InvalidInputError, Problem, ToolkitError
-from toolkit.lab import keys
+from toolkit.lab import addresses, keys
 from toolkit.lab.hostlimits import ensure_inotify_instances
 from toolkit.lab.image import ADMIN_USER, RELEASES, apt_cache_volumes, build_image, image_ref
+from toolkit.lab.labels import HOST_LABEL, LAB_LABEL, STATE_LABEL
 
 log = logging.getLogger(__name__)
 
-LAB_LABEL = "io.telework.lab"
-HOST_LABEL = "io.telework.host"
-STATE_LABEL = "io.telework.state"
 #: Capabilities every lab host gets beyond podman's defaults: NET_ADMIN for nftables in
 #: the container's own namespace; DAC_READ_SEARCH and AUDIT_WRITE because AIDE's checks
-#: run as _aide with them (neither changes the host). Never AUDIT_CONTROL (LAB facts).
+#: run as _aide with them (neither changes the host). Never AUDIT_CONTROL (README.md "The lab").
 CAPABILITIES = ("NET_ADMIN", "DAC_READ_SEARCH", "AUDIT_WRITE")
-#: Groups whose hosts run WireGuard and need the TUN device (wireguard-go, LAB.md).
+#: Groups whose hosts run WireGuard and need the TUN device (wireguard-go; README.md "The lab").
 TUN_GROUPS = frozenset({"vpn_gateways", "laptops"})
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 SSH_WAIT = 90.0
@@ -311,6 +309,7 @@ def up(lab: Lab, step: Callable[[str], None] = lambda _msg: None) -> list[HostSt
     late = [f"{h.name}: {why}" for h, why in banners.items() if why != "ok"]
     if late:
         raise ToolkitError("sshd did not answer in time on " + "; ".join(late))
+    addresses.record(podman, lab)
     return status(lab)
 
 
@@ -325,4 +324,5 @@ def down(lab: Lab) -> list[str]:
         podman("network", "rm", "--force", lab.network)
         removed.append(f"network {lab.network}")
     keys.known_hosts_file(lab.state).unlink(missing_ok=True)
+    addresses.remove_addresses(lab.inventory)
     return removed
