@@ -1,4 +1,4 @@
-"""Linux server baseline, LNX-01 to LNX-11 (CONTROLS.md "Linux server baseline").
+"""Linux server baseline, LNX-01 to LNX-11 (docs/controls.md).
 
 Host state is read over SSH with testinfra's host API; root-only state through
 ``sudo -n`` (never a prompt). Nothing is written on the host. LNX-04 is a wire probe.

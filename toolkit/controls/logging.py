@@ -1,4 +1,4 @@
-"""Logging (journalisation): LOG-04 (CONTROLS.md "Logging")."""
+"""Logging (journalisation): LOG-04 (docs/controls.md)."""
 
 from __future__ import annotations
 

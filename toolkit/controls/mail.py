@@ -1,4 +1,4 @@
-"""Mail server, MAIL-01 to MAIL-09 (CONTROLS.md "Mail").
+"""Mail server, MAIL-01 to MAIL-09 (docs/controls.md).
 
 The DNS-record controls (MAIL-01..06) read the domain's records with dnspython: from the
 DNS (the resolver of the machine running the audit, with the probe timeout) or, when the

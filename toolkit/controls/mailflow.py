@@ -1,4 +1,4 @@
-"""Mail as a teleworker uses it: MAIL-10 and MAIL-11 (CONTROLS.md "Mail").
+"""Mail as a teleworker uses it: MAIL-10 and MAIL-11 (docs/controls.md).
 
 These controls send real messages, so they need a mailbox of their own: the directory
 role's probe account (``directory_probe_accounts``: ``audit-probe``, a member of

@@ -1,4 +1,4 @@
-"""Web services, WEB-01 to WEB-04 (CONTROLS.md "Web, collaboration and videoconference").
+"""Web services, WEB-01 to WEB-04 (docs/controls.md).
 
 Each TLS port the host's profiles list is scanned once with sslyze (protocol versions,
 cipher suites, certificate) and the three TLS controls judge that scan; WEB-04 speaks
