@@ -11,7 +11,7 @@ import dataclasses
 import re
 import shlex
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -75,6 +75,9 @@ class Context:
     ssh_error: str | None = None
     #: How root commands are run: ``sudo -n``, or ``sudo -S`` with the password on stdin.
     sudo: str = "sudo -n"
+    #: Every host of the inventory (not only those ``--limit`` selects) -> its groups,
+    #: for controls that judge other hosts from this one (LOG-01 on the log collector).
+    inventory: Mapping[str, frozenset[str]] = field(default_factory=dict)
     evidence: list[Evidence] = field(default_factory=list)
     _commands: dict[str, Result] = field(default_factory=dict)
     _memo: dict[str, Any] = field(default_factory=dict)

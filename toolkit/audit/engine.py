@@ -73,6 +73,7 @@ def prepare(options: Options) -> Prepared:
         options.inventory,
         profiles=options.profiles,
         controls=options.controls,
+        everyone=hosts,
     )
     # a bad baseline is refused before any host is touched
     baseline = load_report(options.baseline) if options.baseline else None

@@ -30,6 +30,8 @@ CONTROL_MODULES = (
     "toolkit.controls.linux",
     "toolkit.controls.web",
     "toolkit.controls.logging",
+    "toolkit.controls.logs",
+    "toolkit.controls.database",
     "toolkit.controls.mail",
     "toolkit.controls.mailflow",
     "toolkit.controls.vpn",

@@ -158,6 +158,7 @@ def audit_host(
         probe_timeout=limits.connect,
         server_name=plan.server_name,
         ca_file=plan.ca_file,
+        inventory=plan.inventory,
     )
     client: paramiko.SSHClient | None = None
     if any(impls[p.control.id].needs_ssh for p in plan.controls):

@@ -28,7 +28,7 @@ import logging
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,8 @@ class HostPlan:
     controls: tuple[PlannedControl, ...]
     tls_ports: tuple[int, ...]
     http_ports: tuple[int, ...]
+    #: Every host of the inventory -> its groups (Context.inventory).
+    inventory: Mapping[str, frozenset[str]] = field(default_factory=dict, hash=False)
 
     @property
     def platforms(self) -> tuple[str, ...]:
@@ -221,9 +223,11 @@ def plan(
     *,
     profiles: tuple[str, ...] = (),
     controls: tuple[str, ...] = (),
+    everyone: Mapping[str, InventoryHost] | None = None,
 ) -> list[HostPlan]:
     """One plan per host: the controls of its profiles (narrowed to ``profiles`` and
-    ``controls`` when given) with their parameters."""
+    ``controls`` when given) with their parameters. ``everyone`` is the whole inventory
+    (default ``hosts``): the hosts a control may judge from another one."""
     known = {p.name for p in catalogue.profiles}
     for name in profiles:
         if name not in known:
@@ -233,6 +237,9 @@ def plan(
     for cid in controls:
         if cid not in catalogue.controls:
             raise SelectionError("controls", cid, "unknown control")
+    members = {h.name: frozenset(h.groups) for h in (everyone or {}).values()} or {
+        h.name: frozenset(h.groups) for h in hosts
+    }
     plans, problems = [], []
     for host in hosts:
         groups = frozenset(host.groups | {"all"})
@@ -265,6 +272,7 @@ def plan(
                 ),
                 tls_ports=tuple(sorted(tls)),
                 http_ports=tuple(sorted(http)),
+                inventory=members,
             )
         )
     if problems:
