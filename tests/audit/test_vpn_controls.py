@@ -3,6 +3,7 @@ builds and fails on the weakness it names."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -51,12 +52,15 @@ tcp   LISTEN 0      4096       127.0.0.1:631        0.0.0.0:*
 
 @pytest.fixture
 def inventory(env_dir: Path) -> Path:
-    """The test roster (a1..a3 active, a4 revoked) with keys of lt-1, lt-2 and a4's lt-4."""
+    """The test roster (a1..a3 active, a4 revoked) with keys of lt-1, lt-2 and a4's lt-4,
+    enrolled the day before NOW."""
     keys = env_dir / ".vpn" / "keys"
     keys.mkdir(parents=True)
     (keys / "lt-1.pub").write_text(KEY_A + "\n")
     (keys / "lt-2.pub").write_text(KEY_B + "\n")
     (keys / "lt-gone.pub").write_text(KEY_REVOKED + "\n")
+    for key in keys.iterdir():  # enrolled the day before NOW (VPN-07 reads the enrolment)
+        os.utime(key, (NOW - 86400, NOW - 86400))
     return env_dir
 
 
@@ -354,3 +358,54 @@ def test_vpn06_ssh_open_to_anywhere_or_no_default_deny_fails(catalogue: Catalogu
     no_deny = [chain(BASE, "input", "input", "accept") if i == BASELINE[3] else i for i in BASELINE]
     outcome = vpn06(catalogue, no_deny)
     assert outcome.summary == "no input chain drops by default: every listening port is open"
+
+
+def test_vpn05_passes_when_every_forbidden_service_is_refused(catalogue: Catalogue) -> None:
+    answers = {
+        "/dev/tcp/10.89.1.8/993": "open",
+        "/dev/tcp/10.89.1.9/636": "closed",
+        "/dev/tcp/10.89.1.9/22": "closed",
+        "date": str(NOW),
+        "latest-handshakes": handshakes((KEY_A, NOW - 5)),
+    }
+    outcome = run(
+        catalogue,
+        "VPN-05",
+        answers,
+        allowed=["10.89.1.8:993"],
+        forbidden=["10.89.1.9:636", "10.89.1.9:22"],
+    )
+    assert outcome.status is Status.PASS
+    assert outcome.summary == "handshake done, allowed service reached, forbidden one refused"
+
+
+def test_vpn05_without_a_forbidden_target_proves_nothing_and_is_an_error(
+    catalogue: Catalogue,
+) -> None:
+    answers = {"/dev/tcp/": "open", "date": str(NOW), "latest-handshakes": handshakes((KEY_A, NOW))}
+    with pytest.raises(ControlError, match="no forbidden service to probe"):
+        run(catalogue, "VPN-05", answers, allowed=["10.89.1.8:993"], forbidden=[])
+
+
+def test_vpn07_a_peer_idle_beyond_fail_after_days_fails_the_control(
+    catalogue: Catalogue, inventory: Path
+) -> None:
+    answers = {
+        "date": str(NOW),
+        "latest-handshakes": handshakes((KEY_A, NOW - 120 * 86400), (KEY_B, NOW - 40 * 86400)),
+    }
+    outcome = run(catalogue, "VPN-07", answers, inventory_path=str(inventory))
+    assert outcome.status is Status.FAIL
+    assert outcome.summary == "1 of 2 peers unused beyond 90 days: revoke their access"
+    assert outcome.details == ["a1 lt-1: idle 120 days", "a2 lt-2: idle 40 days"]
+
+
+def test_vpn07_a_peer_never_connected_since_its_enrolment_long_ago_fails(
+    catalogue: Catalogue, inventory: Path
+) -> None:
+    enrolled = NOW - 100 * 86400
+    os.utime(inventory / ".vpn" / "keys" / "lt-2.pub", (enrolled, enrolled))
+    answers = {"date": str(NOW), "latest-handshakes": handshakes((KEY_A, NOW), (KEY_B, 0))}
+    outcome = run(catalogue, "VPN-07", answers, inventory_path=str(inventory))
+    assert outcome.status is Status.FAIL
+    assert outcome.details == ["a2 lt-2: never connected, enrolled 100 days ago"]

@@ -35,6 +35,8 @@ CONTROL_MODULES = (
     "toolkit.controls.mail",
     "toolkit.controls.mailflow",
     "toolkit.controls.vpn",
+    "toolkit.controls.vpn_software",
+    "toolkit.controls.vpn_tunnel",
 )
 
 

@@ -1,4 +1,5 @@
-"""VPN gateway: VPN-02, VPN-04, VPN-05, VPN-06, VPN-07 (CONTROLS.md "VPN gateway").
+"""VPN gateway: VPN-02, VPN-04, VPN-05, VPN-06, VPN-07 (docs/controls.md); VPN-01
+in vpn_software.py, VPN-03 in vpn_tunnel.py.
 
 WireGuard as role vpn_gateway sets it up: peers of interface ``wg0``, the access policy in
 the nftables table ``inet telework_vpn``, the devices' public keys on the controller in
@@ -19,9 +20,9 @@ from toolkit.controls import nft
 from toolkit.errors import ToolkitError
 from toolkit.roster import load_environment_roster
 from toolkit.text import printable
+from toolkit.vpn.layout import KEYS_DIR
 
 _KEY = re.compile(r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")
-KEYS_DIR = Path(".vpn") / "keys"
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,8 @@ def known_keys(inventory: Path) -> KnownKeys:
         raise ControlError(f"cannot read the roster of {inventory}: {exc}") from exc
     owner: dict[str, tuple[str, bool]] = {}
     for worker in roster.teleworkers:
-        approved = worker.approved_on is not None and bool(worker.approved_by)
         for device in worker.equipment:
-            owner[device.name] = (worker.id, worker.active and approved)
+            owner[device.name] = (worker.id, worker.eligible)
     allowed: dict[str, str] = {}
     refused: dict[str, str] = {}
     folder = inventory / KEYS_DIR
@@ -177,7 +177,11 @@ def _split_target(target: str) -> tuple[str, int]:
 @control("VPN-05")
 def test_peer_crosses_the_tunnel(ctx: Context, p: Params) -> Outcome:
     """From a test peer: the tunnel completes a handshake, an allowed service answers and a
-    forbidden one does not (M7, A13)."""
+    forbidden one does not (M7, A13). Without both an allowed and a forbidden target it
+    proves nothing: an error."""
+    for kind in ("allowed", "forbidden"):
+        if not [t for t in as_list(p[kind]) if t]:
+            raise ControlError(f"no {kind} service to probe: set VPN-05 {kind} (HOST:PORT)")
     timeout = int(p["timeout"])
     results: dict[str, bool] = {}
     for target in [*as_list(p["allowed"]), *as_list(p["forbidden"])]:
@@ -201,8 +205,6 @@ def test_peer_crosses_the_tunnel(ctx: Context, p: Params) -> Outcome:
     problems += [
         f"forbidden {t} is reachable" for t in as_list(p["forbidden"]) if t and results[str(t)]
     ]
-    if not as_list(p["allowed"]) or not [t for t in as_list(p["allowed"]) if t]:
-        raise ControlError("no allowed service to probe: set VPN-05 allowed (HOST:PORT)")
     return Outcome.of(problems, "handshake done, allowed service reached, forbidden one refused")
 
 
@@ -248,28 +250,56 @@ def only_vpn_port_outside(ctx: Context, p: Params) -> Outcome:
     )
 
 
+def enrolled_at(inventory: Path) -> dict[str, int]:
+    """Public key -> modification time of its file in ``.vpn/keys`` (its enrolment)."""
+    folder = inventory / KEYS_DIR
+    found = {}
+    for path in sorted(folder.glob("*.pub")) if folder.is_dir() else []:
+        key = path.read_text(encoding="ascii", errors="replace").strip()
+        if _KEY.match(key):
+            found[key] = int(path.stat().st_mtime)
+    return found
+
+
 @control("VPN-07")
 def idle_peers(ctx: Context, p: Params) -> Outcome:
     """Peers without a handshake for more than ``idle_days`` (or never) are reported (A18):
-    access that is not used any more should be revoked."""
+    access that is not used any more should be revoked. Idle beyond ``fail_after_days``,
+    or never connected although enrolled that long ago, fails: it should be gone."""
     now = int(ctx.output("date +%s").strip())
     peers = _peers(ctx, str(p["interface"]))
     names: dict[str, str] = {}
     inventory = Path(str(p["inventory_path"]))
+    enrolled = enrolled_at(inventory)
     if (inventory / KEYS_DIR).is_dir():
         try:
             found = known_keys(inventory)
             names = {**found.refused, **found.allowed}
         except ControlError:
             names = {}
-    limit = int(p["idle_days"]) * 86400
-    idle = []
+    limit, hard = int(p["idle_days"]) * 86400, int(p["fail_after_days"]) * 86400
+    idle, stale = [], []
     for key, last in sorted(peers.items()):
         label = names.get(key, key[:10] + "...")
         if last == 0:
-            idle.append(f"{label}: never connected")
+            since = enrolled.get(key)
+            if since is not None and now - since > hard:
+                stale.append(
+                    f"{label}: never connected, enrolled {(now - since) // 86400} days ago"
+                )
+            else:
+                idle.append(f"{label}: never connected")
+        elif now - last > hard:
+            stale.append(f"{label}: idle {(now - last) // 86400} days")
         elif now - last > limit:
             idle.append(f"{label}: idle {(now - last) // 86400} days")
+    if stale:
+        return Outcome.failed(
+            f"{len(stale)} of {len(peers)} peers unused beyond {p['fail_after_days']} days: "
+            "revoke their access",
+            *stale,
+            *idle,
+        )
     if idle:
         return Outcome.warned(
             f"{len(idle)} of {len(peers)} peers idle beyond {p['idle_days']} days", *idle
