@@ -23,13 +23,14 @@ ISSUE_CONTROLS = (
 )
 
 
-VPN_CONTROLS = {"VPN-02", "VPN-04", "VPN-05", "VPN-06", "VPN-07"}
+VPN_CONTROLS = {f"VPN-0{i}" for i in range(1, 8)}
+LOG_CONTROLS = {f"LOG-0{i}" for i in range(1, 5)}
 
 
-def test_the_catalogue_defines_lnx_web_mail_log04_and_the_vpn_controls(
+def test_the_catalogue_defines_lnx_web_mail_log_and_vpn_controls(
     catalogue: Catalogue,
 ) -> None:
-    assert set(catalogue.controls) == ISSUE_CONTROLS | {"LOG-04"} | VPN_CONTROLS
+    assert set(catalogue.controls) == ISSUE_CONTROLS | LOG_CONTROLS | VPN_CONTROLS
 
 
 def test_every_control_has_an_implementation_severity_and_known_guide_clauses(
@@ -54,12 +55,35 @@ def test_every_server_gets_the_baseline_and_web_platforms_their_tls_ports(
     plans = {p.name: p for p in plan(catalogue, hosts, Path("/inv"))}
     collab = plans["collab"]
     mail = {f"MAIL-{i:02d}" for i in range(1, 12)}
-    assert [c.control.id for c in collab.controls] == sorted(ISSUE_CONTROLS - mail | {"LOG-04"})
+    assert [c.control.id for c in collab.controls] == sorted(
+        ISSUE_CONTROLS - mail | {"LOG-02", "LOG-04"}
+    )
     assert (collab.tls_ports, collab.http_ports) == ((443,), (80,))
     log04 = next(c for c in plans["logs"].controls if c.control.id == "LOG-04")
     assert log04.params["require_forwarding"] is False
     assert log04.profiles == ("00-servers", "20-log-collector")
     assert plans["laptop01"].controls == ()
+    assert {"LOG-01", "LOG-03"} <= {c.control.id for c in plans["logs"].controls}
+
+
+def test_the_mail_host_probes_its_https_for_mta_sts_and_autoconfig(catalogue: Catalogue) -> None:
+    host = InventoryHost("mail", {}, frozenset({"servers", "mail_servers"}))
+    (planned,) = plan(catalogue, [host], Path("/inv"))
+    assert {"WEB-01", "WEB-02", "WEB-03", "WEB-04"} <= {c.control.id for c in planned.controls}
+    assert (planned.tls_ports, planned.http_ports) == ((443,), (80,))
+
+
+def test_a_plan_knows_every_host_of_the_inventory_even_those_limit_leaves_out(
+    catalogue: Catalogue,
+) -> None:
+    logs = InventoryHost("logs", {}, frozenset({"servers", "log_collectors"}))
+    mail = InventoryHost("mail", {}, frozenset({"servers", "mail_servers"}))
+    everyone = {"logs": logs, "mail": mail}
+    (planned,) = plan(catalogue, [logs], Path("/inv"), everyone=everyone)
+    assert planned.inventory == {
+        "logs": frozenset({"servers", "log_collectors"}),
+        "mail": frozenset({"servers", "mail_servers"}),
+    }
 
 
 def test_host_audit_params_override_the_profiles(catalogue: Catalogue) -> None:

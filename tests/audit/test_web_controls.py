@@ -70,7 +70,7 @@ def scanned(*scans: TlsScan) -> Context:
     """A host whose TLS ports were scanned: the scans are in the memo WEB-01..03 read."""
     ctx = fake_context({}, tls_ports=tuple(s.port for s in scans), server_name=NAME)
     for scan in scans:
-        ctx.memo(f"tls:{scan.port}", lambda scan=scan: scan)
+        ctx.memo(f"tls:{scan.port}", lambda scan=scan: scan)  # type: ignore[misc]
     return ctx
 
 
