@@ -5,12 +5,17 @@ weakness it names."""
 from __future__ import annotations
 
 import base64
+import datetime
+import hashlib
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.x509.oid import NameOID
 
 from tests.audit.conftest import fake_context, params
 from toolkit.audit.catalogue import Catalogue
@@ -289,4 +294,54 @@ def test_an_imaps_certificate_refused_for_the_server_name_fails_mail_09(
         "IMAPS 993: TLS 192.0.2.10:993: the certificate does not match the name "
         "mail.lab.telework.test; nothing was sent; 465: TLS 192.0.2.10:465: the certificate "
         "does not match the name mail.lab.telework.test; nothing was sent"
+    )
+
+
+def _mx_certificate() -> bytes:
+    """A DER certificate for the MX (what STARTTLS presented)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.lab.telework.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=90))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(Encoding.DER)
+
+
+def _tlsa(der: bytes) -> str:
+    """A DANE-EE record (3 1 1: SHA-256 of the SubjectPublicKeyInfo) of ``der``."""
+    spki = (
+        x509.load_der_x509_certificate(der)
+        .public_key()
+        .public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    )
+    return f"_25._tcp.mail IN TLSA 3 1 1 {hashlib.sha256(spki).hexdigest()}"
+
+
+def test_a_tlsa_record_matching_the_mx_certificate_passes_mail_06(
+    catalogue: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    der = _mx_certificate()
+    presented = mail.SmtpTls("TLSv1.3", der, ["mail.lab.telework.test"])
+    monkeypatch.setattr(mail, "_starttls", lambda ctx, port, context, name: presented)
+    outcome = run(catalogue, "MAIL-06", zone(tmp_path, tlsa=_tlsa(der)))
+    assert outcome.status is Status.PASS, outcome.summary
+
+
+def test_a_tlsa_record_of_another_key_fails_mail_06(
+    catalogue: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    presented = mail.SmtpTls("TLSv1.3", _mx_certificate(), ["mail.lab.telework.test"])
+    monkeypatch.setattr(mail, "_starttls", lambda ctx, port, context, name: presented)
+    outcome = run(catalogue, "MAIL-06", zone(tmp_path, tlsa=_tlsa(_mx_certificate())))
+    assert outcome.status is Status.FAIL
+    assert outcome.summary == (
+        "no TLSA record of mail.lab.telework.test matches the certificate it presents"
     )
