@@ -5,6 +5,7 @@ teleworkers' devices get one."""
 from __future__ import annotations
 
 import importlib.util
+from datetime import date
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
+from toolkit.roster.model import Device, DeviceKind, Mode, Status, Teleworker
+from toolkit.roster.schedule import parse_schedule
 
 NET = "10.77.0.0/20"
 
@@ -31,14 +34,29 @@ F = _plugin()
 def worker(
     ident: str, *devices: str, status: str = "active", approved: bool = True
 ) -> dict[str, Any]:
-    return {
-        "id": ident,
-        "status": status,
-        "approved_on": "2026-09-01" if approved else None,
-        "approved_by": "DSI" if approved else "",
-        "equipment": [{"kind": "laptop", "name": d} for d in devices],
-        "vpn_groups": ["staff"],
-    }
+    """A row as the telework_roster vars plugin exports it: ``eligible`` decided by the
+    roster model from the status and the approval."""
+    return Teleworker(
+        id=ident,
+        name_latin=ident,
+        name_arabic="",
+        email=f"{ident}@lab.telework.test",
+        unit="dsi",
+        mode=Mode.FULL,
+        schedule=parse_schedule(""),
+        approved_on=date(2026, 9, 1) if approved else None,
+        approved_by="DSI" if approved else "",
+        equipment=tuple(Device(DeviceKind.LAPTOP, d) for d in devices),
+        vpn_groups=("staff",),
+        status=Status(status),
+    ).as_vars()
+
+
+def test_the_role_trusts_the_models_eligible_flag_and_not_status_or_approval() -> None:
+    looks_fine = {**worker("a1", "lt-1"), "eligible": False}
+    not_exported = {k: v for k, v in worker("a2", "lt-2").items() if k != "eligible"}
+    decided = {**worker("a3", "lt-3", status="revoked"), "eligible": True}
+    assert [d["device"] for d in F.devices([looks_fine, not_exported, decided])] == ["lt-3"]
 
 
 def addresses(state: dict[str, Any]) -> dict[str, str]:

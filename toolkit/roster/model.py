@@ -1,4 +1,4 @@
-"""Typed roster records."""
+"""Typed roster records, and the rule of who may telework now (:attr:`Teleworker.eligible`)."""
 
 from __future__ import annotations
 
@@ -66,6 +66,26 @@ class Teleworker:
     def active(self) -> bool:
         return self.status is Status.ACTIVE
 
+    @property
+    def approved(self) -> bool:
+        """E1: telework is given on prior approval, a date and an approver."""
+        return self.approved_on is not None and bool(self.approved_by)
+
+    def refusal(self) -> str | None:
+        """Why this teleworker gets no telework access (None when eligible): revoked (C5),
+        or without approval (E1)."""
+        if not self.active:
+            return "telework revoked (C5)"
+        if not self.approved:
+            return "no approval in the roster (E1)"
+        return None
+
+    @property
+    def eligible(self) -> bool:
+        """Active and approved: the one rule that decides who gets access (VPN peers and
+        bundles, audit control VPN-02). Exported to Ansible as ``eligible``."""
+        return self.refusal() is None
+
     def as_vars(self) -> dict[str, Any]:
         """Plain data for Ansible (the ``telework_roster`` variable)."""
         return {
@@ -82,6 +102,8 @@ class Teleworker:
             "vpn_groups": list(self.vpn_groups),
             "status": str(self.status),
             "eligible_tasks": self.eligible_tasks,
+            # Decided here only: the roles read it instead of status and approval.
+            "eligible": self.eligible,
         }
 
 

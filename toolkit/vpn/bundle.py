@@ -27,10 +27,9 @@ from toolkit.exitcodes import ExitCode
 from toolkit.roster.model import DeviceKind, Roster, Teleworker
 from toolkit.text import one_line
 from toolkit.vpn.keys import KeyPair, generate_keypair, generate_psk
+from toolkit.vpn.layout import BUNDLES_DIR, GATEWAYS_DIR, KEYS_DIR
 
 log = logging.getLogger(__name__)
-
-VPN_DIR = ".vpn"
 
 
 class BundleError(ToolkitError):
@@ -62,7 +61,7 @@ def _write_private(path: Path, data: bytes) -> None:
 
 def load_gateway(inventory: Path, gateway: str | None = None) -> dict[str, Any]:
     """The settings role vpn_gateway exported (one gateway, or the one named)."""
-    folder = inventory / VPN_DIR / "gateways"
+    folder = inventory / GATEWAYS_DIR
     found = sorted(folder.glob("*.json")) if folder.is_dir() else []
     if gateway is not None:
         found = [p for p in found if p.stem == gateway]
@@ -85,10 +84,9 @@ def _find(roster: Roster, teleworker_id: str, device_name: str) -> Teleworker:
     worker = next((t for t in roster.teleworkers if t.id == teleworker_id), None)
     if worker is None:
         raise BundleError(f"{teleworker_id}: no such teleworker in {roster.path}")
-    if not worker.active:
-        raise BundleError(f"{teleworker_id}: telework revoked (C5); no VPN access is given")
-    if worker.approved_on is None or not worker.approved_by:
-        raise BundleError(f"{teleworker_id}: no approval in the roster (E1)")
+    refusal = worker.refusal()
+    if refusal is not None:
+        raise BundleError(f"{teleworker_id}: {refusal}; no VPN access is given")
     device = next((d for d in worker.equipment if d.name == device_name), None)
     if device is None:
         known = ", ".join(str(d) for d in worker.equipment) or "none"
@@ -172,10 +170,9 @@ def make_bundle(
             f"{teleworker_id}: {device} has no address on gateway {gw.get('gateway')} yet: run "
             "playbooks/vpn_gateway.yml (or toolkit roster sync) after the roster change"
         )
-    base = inventory / VPN_DIR
-    config = base / "bundles" / f"{worker.id}-{device}.conf"
+    config = inventory / BUNDLES_DIR / f"{worker.id}-{device}.conf"
     qr_code = config.with_suffix(".png")
-    public_file = base / "keys" / f"{device}.pub"
+    public_file = inventory / KEYS_DIR / f"{device}.pub"
     if (config.exists() or public_file.exists()) and not rotate:
         raise BundleError(
             f"{teleworker_id}: {device} already has keys ({public_file}); --rotate makes new "
@@ -187,7 +184,7 @@ def make_bundle(
     segno.make(text, error="l", micro=False).save(png, kind="png", scale=4, border=4)
     _write_private(config, text.encode())
     _write_private(qr_code, png.getvalue())
-    _write_private(base / "keys" / f"{device}.psk", f"{psk}\n".encode())
+    _write_private(inventory / KEYS_DIR / f"{device}.psk", f"{psk}\n".encode())
     _write_private(public_file, f"{keys.public}\n".encode())
     log.info("bundle for %s %s written to %s", worker.id, device, config)
     return Bundle(worker.id, device, str(entry["address_v4"]), config, qr_code, public_file)

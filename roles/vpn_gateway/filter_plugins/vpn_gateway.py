@@ -30,12 +30,16 @@ STATE_VERSION = 1
 
 
 def devices(roster: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One entry per device of every active teleworker with an approval (E1, C5)."""
+    """One entry per device of every eligible teleworker: active and approved (E1, C5).
+
+    Who is eligible is decided once, by the roster model (``Teleworker.eligible`` in the
+    toolkit package), and given to Ansible as each row's ``eligible`` by the
+    telework_roster vars plugin; this role reads that flag and never judges status or
+    approval itself (it does not import the toolkit, so it stands alone). A row without
+    ``eligible: true`` gets no peer."""
     found = []
     for worker in roster:
-        if worker.get("status") != "active":
-            continue
-        if not worker.get("approved_on") or not worker.get("approved_by"):
+        if worker.get("eligible") is not True:
             continue
         for item in worker.get("equipment") or []:
             found.append(
