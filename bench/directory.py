@@ -32,7 +32,9 @@ from toolkit.roster import load_reference
 from toolkit.roster.revoke import revoke
 
 PLAYBOOK = "playbooks/roster_sync.yml"
-SYNC_TASK = "Apply the roster (new, changed, revoked entries and groups) and the service accounts"
+#: The role's tasks file holding the sync task (its name is read there, never copied here).
+SYNC_TASKS = Path(__file__).resolve().parent.parent / "roles" / "directory" / "tasks" / "sync.yml"
+SYNC_MODULE = "telework_directory_sync"
 FIRST = ["Amina", "Youssef", "Khadija", "Omar", "Salma", "Hicham", "Nadia", "Karim"]
 FAMILY = ["Benali", "El Idrissi", "Ouazzani", "Tazi", "Amrani", "Berrada", "Alaoui", "Fassi"]
 FIRST_AR = ["أمينة", "يوسف", "خديجة", "عمر", "سلمى", "هشام", "نادية", "كريم"]
@@ -79,32 +81,49 @@ def make_inventory(lab: Path, folder: Path, rows: int) -> Path:
     return inv
 
 
-def back_to_lab_roster(lab: Path, inv: Path, label: str) -> Timing:
+def back_to_lab_roster(lab: Path, inv: Path, label: str, task: str) -> Timing:
     """Apply the lab's own roster, deleting every entry it does not hold."""
     shutil.copy(lab / "roster.csv", inv / "roster.csv")
     extra = inv / "group_vars" / "directory_servers" / "bench.yml"
     extra.write_text("directory_absent_entries: delete\n", encoding="utf-8")
     try:
-        return timed(label, inv)
+        return timed(label, inv, task)
     finally:
         extra.unlink()
 
 
-def timed(label: str, inventory: Path) -> Timing:
+def sync_task_name(tasks_file: Path = SYNC_TASKS) -> str:
+    """The name of the task that applies the roster: the one running the sync module
+    without ``report_missing`` (the other one only lists the missing entries)."""
+    tasks = yaml.safe_load(tasks_file.read_text(encoding="utf-8")) or []
+    for task in tasks:
+        args = task.get(SYNC_MODULE)
+        if isinstance(args, dict) and not args.get("report_missing"):
+            return str(task["name"])
+    raise SystemExit(f"{tasks_file}: no task applies the roster with {SYNC_MODULE}")
+
+
+def task_window(events: list[dict[str, Any]], task: str) -> tuple[float, float]:
+    """When ``task`` started and when its last result came, from the playbook's events."""
+    began = [e["time"] for e in events if e["event"] == "task" and e["name"].endswith(task)]
+    if not began:
+        raise SystemExit(f"the playbook ran no task named {task!r}")
+    ended = [
+        e["time"]
+        for e in events
+        if e["event"] == "result" and e["time"] >= began[0] and e["task"].endswith(task)
+    ]
+    return began[0], max(ended, default=began[0])
+
+
+def timed(label: str, inventory: Path, task: str) -> Timing:
     events: list[dict[str, Any]] = []
     start = time.perf_counter()
     result = run_playbook(inventory, PLAYBOOK, on_event=events.append, timeout=3600)
     wall = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"{label}: the sync failed (log: {result.log_file})")
-    began = next(
-        e["time"] for e in events if e["event"] == "task" and e["name"].endswith(SYNC_TASK)
-    )
-    ended = next(
-        e["time"]
-        for e in events
-        if e["event"] == "result" and e["time"] >= began and e["task"].endswith(SYNC_TASK)
-    )
+    began, ended = task_window(events, task)
     changed = sum(h.changed for h in result.hosts.values())
     return Timing(label, wall, ended - began, changed)
 
@@ -118,18 +137,21 @@ def main() -> None:
     if not (lab / ".credentials" / "directory" / "services").is_dir():
         sys.exit(f"{lab}: the directory has not been provisioned yet: run ./run lab first")
     os.environ.setdefault("ANSIBLE_FORCE_COLOR", "0")
+    task = sync_task_name()
     timings = []
     with tempfile.TemporaryDirectory(prefix="bench-directory-") as tmp:
         inv = make_inventory(lab, Path(tmp), args.rows)
-        back_to_lab_roster(lab, inv, "reset: the lab roster only (not counted)")
+        back_to_lab_roster(lab, inv, "reset: the lab roster only (not counted)", task)
         shutil.copy(inv / "roster.generated.csv", inv / "roster.csv")
-        timings.append(timed(f"first run ({args.rows} entries created)", inv))
-        timings.append(timed("no-change run", inv))
+        timings.append(timed(f"first run ({args.rows} entries created)", inv, task))
+        timings.append(timed("no-change run", inv, task))
         revoke(inv / "roster.csv", load_reference(inv), "bn00042", "bench: one revocation")
-        timings.append(timed("one teleworker revoked", inv))
+        timings.append(timed("one teleworker revoked", inv, task))
         created = len(list((inv / ".credentials" / "directory").glob("*.password")))
         timings.append(
-            back_to_lab_roster(lab, inv, f"back to the lab roster ({args.rows} entries deleted)")
+            back_to_lab_roster(
+                lab, inv, f"back to the lab roster ({args.rows} entries deleted)", task
+            )
         )
     print(f"roster rows:        {args.rows} generated + the lab's own")
     print(f"password files:     {created} written (0600), then removed with the temp folder")

@@ -37,6 +37,7 @@ from toolkit.adapters.process import run
 from toolkit.lab.image import apt_cache
 from toolkit.paths import project_root
 from toolkit.vpn.keys import generate_keypair, generate_psk
+from toolkit.vpn.layout import KEYS_DIR
 
 NETWORK = "bench-vpn"
 GW, SVC, CL = "bench-vpn-gw", "bench-vpn-svc", "bench-vpn-cl"
@@ -77,9 +78,12 @@ def address(container: str) -> str:
 
 
 def _worker(ident: str, device: str) -> dict[str, Any]:
+    """A roster row as the telework_roster vars plugin exports it (``eligible`` is the
+    roster model's verdict, which role vpn_gateway follows)."""
     return {
         "id": ident,
         "status": "active",
+        "eligible": True,
         "approved_on": "2026-09-01",
         "approved_by": "bench",
         "equipment": [{"kind": "laptop", "name": device}],
@@ -92,7 +96,7 @@ def inventory(folder: Path, peers: int) -> Path:
     teleworkers: the client's laptop and others whose keys are made here."""
     svc = address(SVC)
     roster: list[dict[str, Any]] = [_worker("bench0", CL)]
-    keys = folder / ".vpn" / "keys"
+    keys = folder / KEYS_DIR
     keys.mkdir(parents=True, exist_ok=True)
     for i in range(1, peers):
         device = f"dev{i:05d}"

@@ -1,0 +1,77 @@
+"""Every benchmark script still imports and its pure helpers still work on tiny inputs, so a
+renamed task or module breaks a test instead of the next person who runs the bench."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.conftest import REPO
+from toolkit.roster import load_reference, load_roster
+
+BENCH = REPO / "bench"
+SCRIPTS = sorted(BENCH.glob("*.py"))
+
+
+def load(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"bench_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_there_are_bench_scripts() -> None:
+    assert {p.stem for p in SCRIPTS} >= {"audit", "directory", "roster", "vpn"}
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.name)
+def test_each_bench_script_imports_without_running_and_has_a_guarded_main(path: Path) -> None:
+    module = load(path)
+    assert callable(module.main)
+    guards = [
+        node
+        for node in ast.parse(path.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)
+    ]
+    assert len(guards) == 1, f"{path.name}: main() must run only under __name__ == '__main__'"
+
+
+def test_the_directory_bench_times_the_sync_task_the_role_really_has() -> None:
+    bench = load(BENCH / "directory.py")
+    name = bench.sync_task_name()
+    assert name.startswith("Apply the roster")
+    events = [
+        {"event": "task", "name": f"directory : {name}", "time": 10.0},
+        {"event": "result", "task": f"directory : {name}", "time": 12.5},
+    ]
+    assert bench.task_window(events, name) == (10.0, 12.5)
+    with pytest.raises(SystemExit, match="no task named"):
+        bench.task_window(events, "Apply something renamed")
+
+
+def test_the_roster_bench_generates_a_roster_the_validator_accepts(tmp_path: Path) -> None:
+    bench = load(BENCH / "roster.py")
+    reference_file, roster_file = bench.generate(tmp_path, 20)
+    roster = load_roster(roster_file, load_reference(reference_file))
+    assert len(roster.teleworkers) == 20
+
+
+def test_the_vpn_bench_gives_the_role_eligible_rows() -> None:
+    bench = load(BENCH / "vpn.py")
+    row = bench._worker("bench1", "dev00001")
+    assert row["eligible"] is True
+    assert row["equipment"] == [{"kind": "laptop", "name": "dev00001"}]
+
+
+def test_the_audit_bench_writes_an_inventory_of_spread_hosts(tmp_path: Path) -> None:
+    bench = load(BENCH / "audit.py")
+    folder = bench.make_lab(tmp_path, 2)
+    assert (folder / "hosts.yml").is_file()
+    assert "lab_name: ttk-bench" in (folder / "group_vars" / "all" / "vars.yml").read_text()
