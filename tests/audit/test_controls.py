@@ -9,7 +9,8 @@ import pytest
 
 from tests.audit.conftest import Answer, fake_context, params, with_offer
 from toolkit.audit.catalogue import Catalogue
-from toolkit.audit.registry import ControlError, Status, implementations
+from toolkit.audit.model import ControlError, Status
+from toolkit.audit.registry import implementations
 
 IMPL = implementations()
 

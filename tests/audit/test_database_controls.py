@@ -26,7 +26,8 @@ import testinfra
 from tests.audit.conftest import Answer, fake_context, params
 from toolkit.audit.catalogue import Catalogue
 from toolkit.audit.context import Context
-from toolkit.audit.registry import ControlError, Outcome, Status, implementations
+from toolkit.audit.model import ControlError, Outcome, Status
+from toolkit.audit.registry import implementations
 from toolkit.controls import database
 
 IMPL = implementations()

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from tests.audit.conftest import fake_context
 from tests.fuzz import FUZZ
-from toolkit.audit.registry import ControlError, Outcome, Status, implementations
+from toolkit.audit.model import ControlError, Outcome, Status
+from toolkit.audit.registry import implementations
 from toolkit.controls import nft
 
 IMPL = implementations()

@@ -17,7 +17,8 @@ from tests.audit.conftest import Answer, fake_context, params, with_offer
 from tests.fuzz import FUZZ
 from toolkit.audit.catalogue import Catalogue, load_catalogue
 from toolkit.audit.context import Context
-from toolkit.audit.registry import ControlError, Outcome, Status, implementations
+from toolkit.audit.model import ControlError, Outcome, Status
+from toolkit.audit.registry import implementations
 from toolkit.audit.results import ControlResult, EvidenceItem
 from toolkit.controls import linux_parsers as parsers
 from toolkit.text import printable

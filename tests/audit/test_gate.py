@@ -13,7 +13,8 @@ from tests.audit.conftest import plan_for
 from toolkit.audit.baseline import compare
 from toolkit.audit.catalogue import Catalogue, Severity
 from toolkit.audit.context import Context
-from toolkit.audit.registry import Implementation, Outcome, Params, Status
+from toolkit.audit.model import Outcome, Params, Status
+from toolkit.audit.registry import Implementation
 from toolkit.audit.results import AuditReport, HostResult, build_report
 from toolkit.audit.runner import Limits, audit_host, run_audit
 from toolkit.audit.waivers import Waiver, load_waivers

@@ -21,7 +21,8 @@ from tests.audit.test_gate import report_of
 from tests.conftest import REPO
 from toolkit.audit.catalogue import Catalogue, Severity
 from toolkit.audit.context import Context
-from toolkit.audit.registry import Implementation, Outcome, Params, Status, implementations
+from toolkit.audit.model import Outcome, Params, Status
+from toolkit.audit.registry import Implementation, implementations
 from toolkit.audit.results import ControlResult, EvidenceItem, HostResult
 from toolkit.audit.runner import Limits, audit_host
 from toolkit.report import html, junit
@@ -277,7 +278,7 @@ def judge_bait() -> str:
     rsyslog configuration is 4 MiB of ``action(``: both used to take quadratic time
     holding the GIL (the whole audit frozen, the runner's time limits included)."""
     from tests.audit.conftest import Answer, fake_context
-    from toolkit.audit.registry import ControlError
+    from toolkit.audit.model import ControlError
 
     size = 4 * 1024 * 1024
     seen = []

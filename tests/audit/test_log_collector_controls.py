@@ -10,7 +10,8 @@ import pytest
 
 from tests.audit.conftest import Answer, fake_context, params
 from toolkit.audit.catalogue import Catalogue
-from toolkit.audit.registry import ControlError, Outcome, Status, implementations
+from toolkit.audit.model import ControlError, Outcome, Status
+from toolkit.audit.registry import implementations
 from toolkit.controls import logs
 
 IMPL = implementations()

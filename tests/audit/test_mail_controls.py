@@ -19,7 +19,8 @@ from cryptography.x509.oid import NameOID
 
 from tests.audit.conftest import fake_context, params
 from toolkit.audit.catalogue import Catalogue
-from toolkit.audit.registry import Outcome, Status, implementations
+from toolkit.audit.model import Outcome, Status
+from toolkit.audit.registry import implementations
 from toolkit.controls import mail
 from toolkit.controls import tls as tlslib
 

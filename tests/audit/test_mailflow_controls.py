@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives.serialization import (
 
 from tests.audit.conftest import fake_context, params
 from toolkit.audit.catalogue import Catalogue
-from toolkit.audit.registry import ControlError, Outcome, Status, implementations
+from toolkit.audit.model import ControlError, Outcome, Status
+from toolkit.audit.registry import implementations
 from toolkit.controls import mailflow
 from toolkit.controls.mail import _zone_lookup
 

@@ -25,7 +25,7 @@ from tests.audit.conftest import plan_for
 from tests.audit.test_gate import LIMITS, impl, report_of
 from toolkit.audit.baseline import compare
 from toolkit.audit.catalogue import Catalogue, Severity
-from toolkit.audit.registry import Outcome, Status
+from toolkit.audit.model import Outcome, Status
 from toolkit.audit.results import AuditReport, HostResult, Verdict, host_verdict
 from toolkit.audit.runner import audit_host
 from toolkit.audit.waivers import Waiver

@@ -23,7 +23,8 @@ from toolkit.adapters import ssh
 from toolkit.adapters.ssh import Endpoint, connect
 from toolkit.audit.catalogue import Catalogue, Severity
 from toolkit.audit.context import Context
-from toolkit.audit.registry import ControlError, Implementation, Outcome, Params, Status
+from toolkit.audit.model import ControlError, Outcome, Params, Status
+from toolkit.audit.registry import Implementation
 from toolkit.audit.registry import implementations as all_implementations
 from toolkit.audit.runner import Limits, audit_host
 

@@ -28,7 +28,8 @@ from cryptography.x509.oid import NameOID
 from tests.audit.conftest import params
 from toolkit.audit.catalogue import Catalogue
 from toolkit.audit.context import Context
-from toolkit.audit.registry import ControlError, Status, implementations
+from toolkit.audit.model import ControlError, Status
+from toolkit.audit.registry import implementations
 from toolkit.controls import mailflow, tls
 
 IMPL = implementations()

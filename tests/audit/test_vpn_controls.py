@@ -33,7 +33,8 @@ from tests.audit.nft_fixtures import (
     rule,
 )
 from toolkit.audit.catalogue import Catalogue
-from toolkit.audit.registry import ControlError, Status, implementations
+from toolkit.audit.model import ControlError, Status
+from toolkit.audit.registry import implementations
 
 IMPL = implementations()
 KEY_A = "A" * 42 + "A="

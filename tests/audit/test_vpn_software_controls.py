@@ -8,7 +8,8 @@ import pytest
 
 from tests.audit.conftest import Answer, fake_context, params
 from toolkit.audit.catalogue import Catalogue
-from toolkit.audit.registry import ControlError, Outcome, Status, implementations
+from toolkit.audit.model import ControlError, Outcome, Status
+from toolkit.audit.registry import implementations
 
 IMPL = implementations()
 BOOKWORM = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'

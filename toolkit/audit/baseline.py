@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from toolkit.audit.registry import Status
+from toolkit.audit.model import Status
 from toolkit.audit.results import AuditReport, Baseline, Change
 from toolkit.errors import InvalidInputError, Problem
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import paramiko
 from testinfra.host import Host
 
-from toolkit.audit.registry import ControlError, Evidence
+from toolkit.audit.model import ControlError, Evidence
 
 T = TypeVar("T")
 

@@ -9,21 +9,22 @@ A control is one data entry in ``audits/controls/*.yml`` plus one function here:
 The function gets the host's context (commands over SSH, probes, evidence) and the
 control's parameters (defaults from the data, overridden by profiles and host vars), and
 returns an Outcome. It raises ControlError when the control cannot be evaluated: the
-result is then ``error`` with the reason, never ``pass``.
+result is then ``error`` with the reason, never ``pass``. Those types (Params, Outcome,
+Status, Evidence, ControlError) live in ``toolkit.audit.model``; this module holds the
+``@control`` decorator and the registry.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from toolkit.audit.model import Outcome, Params
 
 if TYPE_CHECKING:
     from toolkit.audit.context import Context
-
-Params = Mapping[str, Any]
 
 #: The modules that hold implementations, one per platform family.
 CONTROL_MODULES = (
@@ -38,58 +39,6 @@ CONTROL_MODULES = (
     "toolkit.controls.vpn_software",
     "toolkit.controls.vpn_tunnel",
 )
-
-
-class Status(StrEnum):
-    PASS = "pass"  # noqa: S105 (a status, not a password)
-    FAIL = "fail"
-    WARN = "warn"
-    ERROR = "error"
-    SKIPPED = "skipped"
-
-
-class ControlError(Exception):
-    """The control could not be evaluated (no access, no answer, unreadable output)."""
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """The command or probe a control used and an excerpt of what it saw."""
-
-    probe: str
-    excerpt: str
-
-
-@dataclass
-class Outcome:
-    status: Status
-    summary: str
-    details: list[str] = field(default_factory=list)
-
-    @classmethod
-    def passed(cls, summary: str, *details: str) -> Outcome:
-        return cls(Status.PASS, summary, list(details))
-
-    @classmethod
-    def failed(cls, summary: str, *details: str) -> Outcome:
-        return cls(Status.FAIL, summary, list(details))
-
-    @classmethod
-    def warned(cls, summary: str, *details: str) -> Outcome:
-        return cls(Status.WARN, summary, list(details))
-
-    @classmethod
-    def skipped(cls, summary: str) -> Outcome:
-        return cls(Status.SKIPPED, summary)
-
-    @classmethod
-    def of(cls, problems: list[str], ok: str, *, warnings: list[str] | None = None) -> Outcome:
-        """fail listing ``problems`` if any, else warn listing ``warnings``, else pass."""
-        if problems:
-            return cls.failed("; ".join(problems), *(warnings or []))
-        if warnings:
-            return cls.warned("; ".join(warnings))
-        return cls.passed(ok)
 
 
 CheckFn = Callable[["Context", Params], Outcome]
@@ -123,8 +72,3 @@ def implementations() -> dict[str, Implementation]:
     for module in CONTROL_MODULES:
         importlib.import_module(module)
     return dict(_REGISTRY)
-
-
-def as_list(value: Any) -> list[Any]:
-    """A parameter that may be one value or a list, as a list."""
-    return list(value) if isinstance(value, list | tuple) else [value]

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from toolkit.audit.catalogue import Severity
-from toolkit.audit.registry import Status
+from toolkit.audit.model import Status
 from toolkit.exitcodes import ExitCode
 from toolkit.text import printable
 

@@ -31,7 +31,8 @@ from toolkit.adapters.ssh import (
 )
 from toolkit.audit.catalogue import Severity
 from toolkit.audit.context import Context
-from toolkit.audit.registry import ControlError, Evidence, Implementation, Outcome, Status
+from toolkit.audit.model import ControlError, Evidence, Outcome, Status
+from toolkit.audit.registry import Implementation
 from toolkit.audit.results import (
     ControlResult,
     EvidenceItem,

@@ -16,7 +16,8 @@ import paramiko
 
 from toolkit.adapters.ssh import probe_offer
 from toolkit.audit.context import Context
-from toolkit.audit.registry import ControlError, Outcome, Params, as_list, control
+from toolkit.audit.model import ControlError, Outcome, Params, as_list
+from toolkit.audit.registry import control
 from toolkit.controls import linux_parsers as parsers
 
 DAY = 86400

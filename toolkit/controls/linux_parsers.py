@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from toolkit.audit.registry import ControlError
+from toolkit.audit.model import ControlError
 
 _INT = re.compile(r"[+-]?[0-9]{1,18}")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from toolkit.audit.context import Context
-from toolkit.audit.registry import Outcome, Params, as_list, control
+from toolkit.audit.model import Outcome, Params, as_list
+from toolkit.audit.registry import control
 
 _RSYSLOG_FILES = (
     "for f in /etc/rsyslog.conf /etc/rsyslog.d/*.conf; do "

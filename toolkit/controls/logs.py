@@ -20,7 +20,8 @@ import shlex
 from dataclasses import dataclass, field
 
 from toolkit.audit.context import Context
-from toolkit.audit.registry import ControlError, Outcome, Params, as_list, control
+from toolkit.audit.model import ControlError, Outcome, Params, as_list
+from toolkit.audit.registry import control
 from toolkit.controls import linux_parsers as parsers
 
 log = logging.getLogger(__name__)

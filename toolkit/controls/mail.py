@@ -35,7 +35,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from toolkit.audit.context import Context
-from toolkit.audit.registry import ControlError, Outcome, Params, as_list, control
+from toolkit.audit.model import ControlError, Outcome, Params, as_list
+from toolkit.audit.registry import control
 from toolkit.controls import tls as tlslib
 from toolkit.controls.web import name_matches
 

@@ -40,7 +40,8 @@ import dkim
 import dkim.util
 
 from toolkit.audit.context import Context
-from toolkit.audit.registry import ControlError, Outcome, Params, control
+from toolkit.audit.model import ControlError, Outcome, Params
+from toolkit.audit.registry import control
 from toolkit.controls import tls
 from toolkit.controls.mail import Lookup, records
 from toolkit.mail.samples import EICAR, macro_document

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from toolkit.audit.registry import ControlError
+from toolkit.audit.model import ControlError
 from toolkit.text import printable
 
 log = logging.getLogger(__name__)

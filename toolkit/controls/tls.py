@@ -19,7 +19,7 @@ import socket
 import ssl
 from typing import TYPE_CHECKING
 
-from toolkit.audit.registry import ControlError
+from toolkit.audit.model import ControlError
 
 if TYPE_CHECKING:
     from toolkit.audit.context import Context

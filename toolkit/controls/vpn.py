@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.audit.context import Context
-from toolkit.audit.registry import ControlError, Outcome, Params, as_list, control
+from toolkit.audit.model import ControlError, Outcome, Params, as_list
+from toolkit.audit.registry import control
 from toolkit.controls import nft
 from toolkit.errors import ToolkitError
 from toolkit.roster import load_environment_roster

@@ -17,7 +17,8 @@ from datetime import date
 from typing import Any
 
 from toolkit.audit.context import Context
-from toolkit.audit.registry import ControlError, Outcome, Params, as_list, control
+from toolkit.audit.model import ControlError, Outcome, Params, as_list
+from toolkit.audit.registry import control
 from toolkit.controls import debversion
 from toolkit.controls import linux_parsers as parsers
 

@@ -17,7 +17,8 @@ import re
 import shlex
 
 from toolkit.audit.context import Context
-from toolkit.audit.registry import ControlError, Outcome, Params, control
+from toolkit.audit.model import ControlError, Outcome, Params
+from toolkit.audit.registry import control
 from toolkit.controls import linux_parsers as parsers
 
 log = logging.getLogger(__name__)

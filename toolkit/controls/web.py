@@ -21,7 +21,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from toolkit.audit.context import Context
-from toolkit.audit.registry import ControlError, Outcome, Params, as_list, control
+from toolkit.audit.model import ControlError, Outcome, Params, as_list
+from toolkit.audit.registry import control
 from toolkit.controls import tls as tlslib
 
 log = logging.getLogger(__name__)

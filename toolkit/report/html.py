@@ -9,7 +9,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from toolkit.audit.catalogue import Severity
-from toolkit.audit.registry import Status
+from toolkit.audit.model import Status
 from toolkit.audit.results import AuditReport, ControlResult, HostResult
 
 _ENV = Environment(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from toolkit.audit.registry import Status
+from toolkit.audit.model import Status
 from toolkit.audit.results import AuditReport, ControlResult
 from toolkit.text import printable
 

@@ -19,7 +19,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from toolkit.audit.registry import Status
+from toolkit.audit.model import Status
 from toolkit.audit.results import AuditReport, ControlResult, HostResult
 from toolkit.audit.runner import Listener
 
