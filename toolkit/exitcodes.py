@@ -4,7 +4,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Exit codes of every ``toolkit`` command (documented in README.md)."""
+    """Exit codes of every ``toolkit`` command (documented in docs/exit-codes.md)."""
 
     OK = 0
     #: Something went wrong while running (a tool failed, a container did not start).

@@ -1,6 +1,5 @@
 """The roles, plugins and playbooks build as the collection telework.toolkit and the toolkit
-as a wheel; both work once installed outside the checkout (README, "Installing outside the
-checkout").
+as a wheel; both work once installed outside the checkout (docs/install.md).
 
 The collection is built from a copy of the checkout with secrets and caches planted in it
 (none may reach the tarball); both are installed into a temporary folder and used from

@@ -30,9 +30,9 @@ log = logging.getLogger(__name__)
 
 #: Capabilities every lab host gets beyond podman's defaults: NET_ADMIN for nftables in
 #: the container's own namespace; DAC_READ_SEARCH and AUDIT_WRITE because AIDE's checks
-#: run as _aide with them (neither changes the host). Never AUDIT_CONTROL (README.md "The lab").
+#: run as _aide with them (neither changes the host). Never AUDIT_CONTROL (docs/lab.md).
 CAPABILITIES = ("NET_ADMIN", "DAC_READ_SEARCH", "AUDIT_WRITE")
-#: Groups whose hosts run WireGuard and need the TUN device (wireguard-go; README.md "The lab").
+#: Groups whose hosts run WireGuard and need the TUN device (wireguard-go; docs/lab.md).
 TUN_GROUPS = frozenset({"vpn_gateways", "laptops"})
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 SSH_WAIT = 90.0

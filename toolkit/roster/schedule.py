@@ -1,6 +1,6 @@
 """Telework schedules (C1, C2, C4): when a teleworker works away from the office.
 
-Syntax of the roster's ``schedule`` column (documented in README.md)::
+Syntax of the roster's ``schedule`` column (documented in docs/roster.md)::
 
     schedule := period ( "|" period )*
     period   := [ from ".." to ":" ] days [ " " hours ]
