@@ -164,6 +164,29 @@ def test_lnx06_allows_the_ports_the_profile_probes(catalogue: Catalogue) -> None
     assert outcome.status is Status.PASS  # type: ignore[attr-defined]
 
 
+def test_lnx06_a_port_range_allows_one_listener_per_log_sender(catalogue: Catalogue) -> None:
+    ss = SS + (
+        'tcp LISTEN 0 128 0.0.0.0:6514 0.0.0.0:* users:(("rsyslogd",pid=3,fd=3))\n'
+        'tcp LISTEN 0 128 0.0.0.0:6519 0.0.0.0:* users:(("rsyslogd",pid=3,fd=4))\n'
+    )
+    allowed = {"allowed": ["tcp/22", "tcp/6514-6613"]}
+    outcome = check(catalogue, "LNX-06", {"ss -Hlntup": ss}, params=allowed)
+    assert outcome.status is Status.PASS  # type: ignore[attr-defined]
+    narrow = {"allowed": ["tcp/22", "tcp/6514-6518"]}
+    outcome = check(catalogue, "LNX-06", {"ss -Hlntup": ss}, params=narrow)
+    assert outcome.summary == (  # type: ignore[attr-defined]
+        "tcp/6519 (rsyslogd on 0.0.0.0) is not in the allow-list"
+    )
+
+
+@pytest.mark.parametrize("spec", ["tcp", "tcp/ssh", "sctp/22", "tcp/1-x", "tcp/²"])
+def test_lnx06_an_allow_list_entry_that_is_not_a_port_is_an_error(
+    catalogue: Catalogue, spec: str
+) -> None:
+    with pytest.raises(ControlError, match="is not PROTO/PORT"):
+        check(catalogue, "LNX-06", {"ss -Hlntup": SS}, params={"allowed": [spec]})
+
+
 NFT_DROP = (
     '{"nftables": [{"metainfo": {}}, {"table": {"family": "inet", "name": "filter"}},'
     ' {"chain": {"family": "inet", "table": "filter", "name": "input", "type": "filter",'

@@ -259,12 +259,33 @@ def _is_loopback(address: str) -> bool:
     return addr.startswith("127.") or addr in ("::1", "localhost")
 
 
+def _port_specs(specs: list[object]) -> list[tuple[str, int, int]]:
+    """``tcp/22`` or a range ``tcp/6514-6613`` (one port a sender, log collector) as
+    (protocol, first, last); anything else is a ControlError naming the entry."""
+    parsed = []
+    for spec in specs:
+        proto, _, ports = str(spec).partition("/")
+        first, _, last = ports.partition("-")
+        if (
+            proto not in ("tcp", "udp")
+            or not (first.isascii() and first.isdigit())
+            or not ((last.isascii() and last.isdigit()) or not last)
+        ):
+            raise ControlError(f"allowed: {spec!r} is not PROTO/PORT or PROTO/FIRST-LAST")
+        parsed.append((proto, int(first), int(last or first)))
+    return parsed
+
+
+def _port_allowed(proto: str, port: int, specs: list[tuple[str, int, int]]) -> bool:
+    return any(proto == p and first <= port <= last for p, first, last in specs)
+
+
 @control("LNX-06")
 def listening_sockets(ctx: Context, p: Params) -> Outcome:
     """Nothing listens beyond the allow-list (plus the ports the profile probes); never
     telnet, ftp or the r-services."""
-    allowed = {str(x) for x in as_list(p["allowed"])}
-    allowed |= {f"tcp/{port}" for port in (*ctx.tls_ports, *ctx.http_ports)}
+    allowed_specs = _port_specs(as_list(p["allowed"]))
+    allowed = {f"tcp/{port}" for port in (*ctx.tls_ports, *ctx.http_ports)}
     forbidden = {str(x) for x in as_list(p["forbidden"])}
     problems, seen = [], set()
     for sock in parsers.listeners(ctx.output("ss -Hlntup", sudo=True)):
@@ -274,7 +295,7 @@ def listening_sockets(ctx: Context, p: Params) -> Outcome:
         seen.add(key)
         if key in forbidden:
             problems.append(f"{key} ({sock.process}) is forbidden")
-        elif key not in allowed:
+        elif key not in allowed and not _port_allowed(sock.proto, sock.port, allowed_specs):
             problems.append(f"{key} ({sock.process} on {sock.address}) is not in the allow-list")
     return Outcome.of(problems, f"only allowed ports listen ({', '.join(sorted(seen)) or 'none'})")
 
