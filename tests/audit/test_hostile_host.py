@@ -33,6 +33,8 @@ TERMINAL_TITLE_AND_CLEAR = "\x1b]0;pwned\x07\x1b[2J"
 RIGHT_TO_LEFT_OVERRIDE = "sshd\u202egnp.exe"
 RAW = ("\x1b", "\x07", "\u202e")
 LIMITS = Limits(workers=1, connect=1, command=1, control=1, host=30)
+#: One control after the other: the next one starts once the slow one is abandoned.
+ONE_AT_A_TIME = Limits(workers=1, connect=1, command=1, control=1, host=30, host_concurrency=1)
 
 
 def _ss_with(process: str) -> str:
@@ -220,7 +222,7 @@ def test_a_control_past_its_time_limit_writes_nothing_into_the_next_controls_evi
             "LNX-11": Implementation("LNX-11", b, needs_ssh=False),
         },
         [],
-        limits=LIMITS,
+        limits=ONE_AT_A_TIME,
         fail_on=Severity.HIGH,
     )
     a, b_result = host.results
@@ -259,7 +261,7 @@ def test_a_timed_out_control_can_run_no_more_commands_on_the_host(catalogue: Cat
             "LNX-11": Implementation("LNX-11", next_one, needs_ssh=False),
         },
         [],
-        limits=LIMITS,
+        limits=ONE_AT_A_TIME,
         fail_on=Severity.HIGH,
     )
     assert [r.status for r in host.results] == [Status.ERROR, Status.PASS]

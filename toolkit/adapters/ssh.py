@@ -7,6 +7,12 @@ known_hosts (RejectPolicy, or accept-new when asked: unknown keys are added, cha
 are always refused), every command has a time limit on all its waits and its output is
 read up to a cap (``max_output`` bytes a stream): a host cannot hang the audit nor fill
 its memory.
+
+Several controls of a host run at once over its one connection, each command on a channel
+of its own. testinfra's Host is shared by them: the backend below keeps no per-command
+state (testinfra's lazily asked encoding is not used: commands are UTF-8), and the
+channels a caller opens are noted in its Channels (toolkit.adapters.channels), so that
+abandoning one control closes its channels and no other's.
 """
 
 from __future__ import annotations
@@ -26,11 +32,16 @@ from testinfra.backend.base import CommandResult
 from testinfra.backend.paramiko import ParamikoBackend
 from testinfra.host import Host
 
+from toolkit.adapters.channels import Channels, current_owner
+
 log = logging.getLogger(__name__)
 
 #: Default cap of what is read from one stream (stdout, stderr) of one command.
 DEFAULT_MAX_OUTPUT = 4 * 1024 * 1024
 _CHUNK = 32 * 1024
+#: A refused channel (the server's MaxSessions reached) is asked again this often.
+_REOPEN_WAIT = 0.05
+_REOPEN_TRIES = 40
 
 
 class HostKeyError(Exception):
@@ -176,6 +187,11 @@ class _Backend(ParamikoBackend):  # type: ignore[misc]
         # and a cut may split a character: UTF-8, undecodable bytes shown as U+FFFD
         return data.decode("utf-8", errors="replace")
 
+    def encode(self, data: str) -> bytes:
+        # the same: never the host's answer, which testinfra would ask (and cache) from
+        # whichever of the concurrent controls came first
+        return data.encode("utf-8")
+
     def run(self, command: str, *args: str, **kwargs: Any) -> CappedResult:
         cmd = self.encode(self.get_command(command, *args))
         transport = self.client.get_transport()
@@ -235,10 +251,16 @@ def exec_bounded(
     """Run ``command`` on a new channel of ``transport``. Every wait (the channel, stdin,
     the output, the exit status) ends ``timeout`` s after the start: TimeoutError then.
     Reading stops when a stream reaches ``max_output`` bytes: the channel is closed (the
-    command is stopped) and the result says ``truncated``."""
+    command is stopped) and the result says ``truncated``. The channel is noted in the
+    caller's :class:`Channels` (:func:`owned_by`): closed under it, the command raises
+    EOFError. A channel the server refuses (its MaxSessions reached by the other controls
+    of the host) is asked again for up to 2 s."""
     deadline = time.monotonic() + timeout
-    chan = transport.open_session(timeout=timeout)
+    owner = current_owner()
+    chan = _open_session(transport, deadline)
     try:
+        if owner is not None:
+            owner.add(chan)  # raises when the caller is already abandoned
         chan.settimeout(timeout)
         chan.exec_command(command)
         if stdin is not None:
@@ -268,9 +290,30 @@ def exec_bounded(
                 raise TimeoutError(f"not finished in {timeout:g} s")
         if not chan.status_event.wait(max(0.0, deadline - time.monotonic())):
             raise TimeoutError(f"not finished in {timeout:g} s (no exit status)")
+        _still_owned(owner)
         return Output(chan.exit_status, bytes(streams["out"]), bytes(streams["err"]), False)
     finally:
         chan.close()
+        if owner is not None:
+            owner.discard(chan)
+
+
+def _still_owned(owner: Channels | None) -> None:
+    """EOFError when the caller's channels were closed under it (it was abandoned)."""
+    if owner is not None and owner.closed:
+        raise EOFError("channel closed: its caller was abandoned")
+
+
+def _open_session(transport: paramiko.Transport, deadline: float) -> Any:
+    """A new session channel; a refusal is asked again a few times before the deadline."""
+    for attempt in range(_REOPEN_TRIES):
+        try:
+            return transport.open_session(timeout=max(0.1, deadline - time.monotonic()))
+        except paramiko.ChannelException:
+            if attempt == _REOPEN_TRIES - 1 or time.monotonic() + _REOPEN_WAIT > deadline:
+                raise
+            time.sleep(_REOPEN_WAIT)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def testinfra_host(

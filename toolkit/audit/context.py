@@ -1,9 +1,12 @@
 """What a control works with on one host: commands over SSH, probes, evidence.
 
 The runner gives each control its own view of the host (:meth:`Context.for_control`):
-the same connection, command cache and shared probes, but its own evidence. When a
-control passes its time limit the runner closes its view: whatever its thread still does
-runs no command, and what it notes goes nowhere (the next control never sees it)."""
+the same connection, command cache and shared probes, but its own evidence and its own
+SSH channels. Several controls of a host run at once: a command (or a shared probe) asked
+by two of them runs once, the second waiting for the first's answer. When a control
+passes its time limit the runner closes its view: its channels are closed (the commands
+it waits on end, the other controls' go on), whatever its thread still does runs no
+command, and what it notes goes nowhere (no other control sees it)."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from typing import Any, TypeVar
 import paramiko
 from testinfra.host import Host
 
+from toolkit.adapters.channels import Channels, owned_by
 from toolkit.audit.model import ControlError, Evidence
 
 T = TypeVar("T")
@@ -81,17 +85,49 @@ class Context:
     evidence: list[Evidence] = field(default_factory=list)
     _commands: dict[str, Result] = field(default_factory=dict)
     _memo: dict[str, Any] = field(default_factory=dict)
+    #: Commands and probes being computed by one view, that the others wait for.
+    _pending: dict[str, threading.Event] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _channels: Channels = field(default_factory=Channels)
     _closed: bool = False
 
     def for_control(self) -> Context:
         """A view of this host for one control: the same connection, commands run and
-        shared probes; evidence of its own."""
-        return dataclasses.replace(self, evidence=[], _closed=False)
+        shared probes; evidence and SSH channels of its own."""
+        return dataclasses.replace(self, evidence=[], _channels=Channels(), _closed=False)
 
     def close(self) -> None:
-        """The control is abandoned: no more commands; its notes go nowhere."""
+        """The control is abandoned: its channels are closed, no more commands; its
+        notes go nowhere."""
         self._closed = True
+        self._channels.close()
+
+    def _once(self, table: dict[str, Any], key: str, compute: Callable[[], T]) -> T:
+        """``table[key]``, computed by one view at a time: a view asking while another
+        computes waits for it (and computes it itself if the other gave up or failed).
+        What a view abandoned meanwhile computed is kept by nobody."""
+        while True:
+            with self._lock:
+                if key in table:
+                    return table[key]  # type: ignore[no-any-return]
+                running = self._pending.get(key)
+                if running is None:
+                    running = self._pending[key] = threading.Event()
+                    break
+            while not running.wait(0.2):
+                if self._closed:
+                    raise ControlError(ABANDONED)
+        try:
+            value = compute()
+            if self._closed:  # abandoned while it ran: nothing of it is kept
+                raise ControlError(ABANDONED)
+            with self._lock:
+                table[key] = value
+            return value
+        finally:
+            with self._lock:
+                del self._pending[key]
+            running.set()
 
     def note(self, probe: str, seen: str) -> None:
         """Add evidence: a probe and what it saw."""
@@ -114,16 +150,17 @@ class Context:
         if self.host is None:
             raise ControlError(f"not reachable over SSH: {self.ssh_error}")
         full = f"{self.sudo} /bin/sh -c {shlex.quote(command)}" if sudo else command
-        with self._lock:
-            cached = self._commands.get(full)
-        if cached is None:
+        host = self.host
+
+        def ask() -> Result:
             try:
-                out = self.host.run(full)
+                with owned_by(self._channels):
+                    out = host.run(full)
             except TimeoutError as exc:
                 raise ControlError(f"`{full}`: no answer in time ({exc})") from exc
             except (paramiko.SSHException, OSError, EOFError) as exc:
                 raise ControlError(f"`{full}`: SSH failed: {exc}") from exc
-            cached = Result(
+            return Result(
                 full,
                 out.rc,
                 out.stdout,
@@ -131,10 +168,8 @@ class Context:
                 truncated=bool(getattr(out, "truncated", False)),
                 max_output=int(getattr(out, "max_output", 0)),
             )
-            if self._closed:  # abandoned while it ran: nothing of it is kept
-                raise ControlError(ABANDONED)
-            with self._lock:
-                self._commands[full] = cached
+
+        cached = self._once(self._commands, f"run:{full}", ask)
         if cached.truncated:
             cut = f"[output cut at {cached.max_output} bytes]"
             kept = excerpt(cached.stdout, grep) if record else "(output not kept)"
@@ -167,13 +202,5 @@ class Context:
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """A probe shared by several controls of this host, computed once (e.g. one TLS
-        scan for WEB-01..03)."""
-        with self._lock:
-            if key in self._memo:
-                return self._memo[key]  # type: ignore[no-any-return]
-        value = compute()
-        if self._closed:  # abandoned while it computed: nothing of it is kept
-            raise ControlError(ABANDONED)
-        with self._lock:
-            self._memo[key] = value
-        return value
+        scan for WEB-01..03), even when they ask at the same time."""
+        return self._once(self._memo, f"memo:{key}", compute)

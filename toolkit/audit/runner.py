@@ -1,13 +1,15 @@
-"""Run the planned controls: hosts concurrently (a bounded pool), each host's controls one
-after the other over one SSH connection, every network call and every control with a
-time limit, every command's output capped. A host that cannot be reached (or whose host
-key does not match) is reported as such and the others go on. Nothing is written on the
-hosts.
+"""Run the planned controls: hosts concurrently (a bounded pool of ``workers``), and a
+host's controls concurrently too (at most ``host_concurrency`` at once) over its one SSH
+connection, each command on a channel of its own; every network call and every control
+with a time limit, every command's output capped. A host that cannot be reached (or whose
+host key does not match) is reported as such and the others go on. Nothing is written on
+the hosts. Results come out in the plan's order, whatever order they finished in.
 
-Each control gets its own view of the host (its own evidence). A control past its time
-limit is an ``error``; its view is closed (what its thread still does is neither run nor
-seen) and, when it used SSH, the connection it may still hold is closed and the next
-control gets a new one."""
+Each control gets its own view of the host (its own evidence and SSH channels). A
+control past its time limit is an ``error``; its view is closed: its channels are closed
+(the controls running beside it keep theirs and the connection), and what its thread
+still does is neither run nor seen. The connection is replaced only when it is broken
+(at most MAX_RELOGINS times a host), for the controls that start afterwards."""
 
 from __future__ import annotations
 
@@ -57,6 +59,13 @@ class Limits:
     control: float = 90.0  # one control
     host: float = 600.0  # every control of one host
     max_output: int = DEFAULT_MAX_OUTPUT  # bytes read from one stream of one command
+    #: Controls of one host run at once, each command on its own channel of the host's
+    #: one connection (OpenSSH allows 10 sessions a connection: MaxSessions).
+    host_concurrency: int = 6
+
+
+#: A host whose connection breaks is logged in to again at most this many times.
+MAX_RELOGINS = 2
 
 
 class Listener:
@@ -134,6 +143,45 @@ def _login(
     return client
 
 
+class _Session:
+    """A host's one SSH connection, shared by its controls; replaced when it breaks."""
+
+    def __init__(self, plan: HostPlan, ctx: Context, limits: Limits, accept_new: bool) -> None:
+        self.plan, self.ctx, self.limits, self.accept_new = plan, ctx, limits, accept_new
+        self.client: paramiko.SSHClient | None = None
+        self.relogins = 0
+        self._lock = threading.Lock()
+
+    def open(self) -> None:
+        self.client = _login(self.plan, self.ctx, self.limits, self.accept_new)
+
+    def view(self) -> Context:
+        """A control's own view of the host, on the current connection."""
+        with self._lock:
+            return self.ctx.for_control()
+
+    def heal(self) -> None:
+        """Log in again if the connection is broken, for the controls still to start."""
+        with self._lock:
+            if self.client is None or self.ctx.ssh_error is not None:
+                return
+            transport = self.client.get_transport()
+            if transport is not None and transport.is_active():
+                return
+            if self.relogins >= MAX_RELOGINS:
+                return
+            self.relogins += 1
+            log.info("%s: SSH connection lost, logging in again", self.plan.name)
+            self.client.close()
+            self.ctx.host = None
+            self.client = _login(self.plan, self.ctx, self.limits, self.accept_new)
+
+    def close(self) -> None:
+        with self._lock:
+            if self.client is not None:
+                self.client.close()
+
+
 def audit_host(
     plan: HostPlan,
     impls: Mapping[str, Implementation],
@@ -161,46 +209,48 @@ def audit_host(
         ca_file=plan.ca_file,
         inventory=plan.inventory,
     )
-    client: paramiko.SSHClient | None = None
+    session = _Session(plan, ctx, limits, accept_new_host_keys)
     if any(impls[p.control.id].needs_ssh for p in plan.controls):
-        client = _login(plan, ctx, limits, accept_new_host_keys)
-    results = []
+        session.open()
+
+    def run_one(planned: PlannedControl) -> ControlResult:
+        impl = impls[planned.control.id]
+        began = time.monotonic()
+        view = session.view()
+        finished: Outcome | None = None  # None: the control did not end in time
+        if ctx.ssh_error is not None:
+            outcome = Outcome(Status.ERROR, f"host not reached: {ctx.ssh_error}")
+        elif began - start > limits.host:
+            outcome = Outcome(Status.ERROR, f"host time limit of {limits.host:.0f} s reached")
+        else:
+            # past its limit, its view (and so its channels) is closed under it
+            finished = _run_with_timeout(impl, view, planned, limits.control)
+            outcome = finished or Outcome(Status.ERROR, f"timed out after {limits.control:g} s")
+            if impl.needs_ssh:
+                session.heal()
+        result = _result(
+            planned,
+            outcome=outcome,
+            ctx=view,
+            # a control past its limit: what it collected is discarded with it
+            evidence=view.evidence if finished is not None else [],
+            duration=time.monotonic() - began,
+            waivers=waivers,
+            fail_on=fail_on,
+            today=today,
+        )
+        listener.control_done(plan.name, result)
+        return result
+
     try:
-        for planned in plan.controls:
-            impl = impls[planned.control.id]
-            began = time.monotonic()
-            view = ctx.for_control()
-            finished: Outcome | None = None  # None: the control did not end in time
-            if ctx.ssh_error is not None:
-                outcome = Outcome(Status.ERROR, f"host not reached: {ctx.ssh_error}")
-            elif began - start > limits.host:
-                outcome = Outcome(Status.ERROR, f"host time limit of {limits.host:.0f} s reached")
-            else:
-                finished = _run_with_timeout(impl, view, planned, limits.control)
-                outcome = finished or Outcome(Status.ERROR, f"timed out after {limits.control:g} s")
-                if finished is None and client is not None and impl.needs_ssh:
-                    # it may still wait on the connection: close it under it, and the
-                    # next control gets a new one
-                    client.close()
-                    ctx.host = None
-                    client = _login(plan, ctx, limits, accept_new_host_keys)
-            results.append(
-                _result(
-                    planned,
-                    outcome=outcome,
-                    ctx=view,
-                    # a control past its limit: what it collected is discarded with it
-                    evidence=view.evidence if finished is not None else [],
-                    duration=time.monotonic() - began,
-                    waivers=waivers,
-                    fail_on=fail_on,
-                    today=today,
-                )
-            )
-            listener.control_done(plan.name, results[-1])
+        with ThreadPoolExecutor(
+            max_workers=max(1, min(limits.host_concurrency, len(plan.controls))),
+            thread_name_prefix=f"audit-{plan.name}",
+        ) as pool:
+            # submitted in the plan's order, collected in it: the order of the report
+            results = list(pool.map(run_one, plan.controls))
     finally:
-        if client is not None:
-            client.close()
+        session.close()
     reachable = ctx.ssh_error is None
     host = HostResult(
         host=plan.name,

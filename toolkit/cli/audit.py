@@ -52,7 +52,21 @@ AUDITS_HELP = "Folder of controls, profiles and requirements (default: the check
     help="Folder for report.html, report.json and junit.xml "
     "(default: reports/audit/<inventory>-<time>/).",
 )
-@click.option("--workers", default=16, show_default=True, type=click.IntRange(1, 256))
+@click.option(
+    "--workers",
+    default=16,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Hosts audited at once.",
+)
+@click.option(
+    "--host-concurrency",
+    default=Limits.host_concurrency,
+    show_default=True,
+    type=click.IntRange(1, 10),
+    help="Controls of one host run at once over its one SSH connection, a channel each "
+    "(OpenSSH allows 10 a connection).",
+)
 @click.option("--connect-timeout", default=10.0, show_default=True, type=click.FloatRange(0.5))
 @click.option("--command-timeout", default=30.0, show_default=True, type=click.FloatRange(1))
 @click.option("--control-timeout", default=90.0, show_default=True, type=click.FloatRange(1))
@@ -90,6 +104,7 @@ def audit(  # noqa: PLR0917 (click passes every option)
     baseline: Path | None,
     output: Path | None,
     workers: int,
+    host_concurrency: int,
     connect_timeout: float,
     command_timeout: float,
     control_timeout: float,
@@ -119,7 +134,13 @@ def audit(  # noqa: PLR0917 (click passes every option)
         waivers=waivers,
         baseline=baseline,
         limits=Limits(
-            workers, connect_timeout, command_timeout, control_timeout, host_timeout, max_output
+            workers,
+            connect_timeout,
+            command_timeout,
+            control_timeout,
+            host_timeout,
+            max_output,
+            host_concurrency,
         ),
         accept_new_host_keys=accept_new_host_keys,
         audits=audits_dir,

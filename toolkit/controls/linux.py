@@ -21,6 +21,10 @@ from toolkit.audit.registry import control
 from toolkit.controls import linux_parsers as parsers
 
 DAY = 86400
+#: What an upgrade would install, without doing it. VPN-01 reads the same command: the
+#: host runs it once (the context's command cache), even when both controls ask at once.
+#: A dist-upgrade, not an upgrade: a kernel update comes as a new package.
+APT_SIMULATION = "LC_ALL=C apt-get -s -o Debug::NoLocking=true dist-upgrade"
 
 
 # --- LNX-01 updates ------------------------------------------------------------------
@@ -55,9 +59,7 @@ def security_updates(ctx: Context, p: Params) -> Outcome:
         problems.append("no package lists: pending updates cannot be known")
     elif newest > max_days * DAY:
         problems.append(f"package lists not refreshed for {newest // DAY} days (max {max_days})")
-    simulation = ctx.output(
-        "LC_ALL=C apt-get -s -o Debug::NoLocking=true dist-upgrade", grep=r"^Inst .*ecurity"
-    )
+    simulation = ctx.output(APT_SIMULATION, grep=r"^Inst .*ecurity")
     pending = parsers.pending_security(simulation)
     if pending:
         stamp = ctx.run(

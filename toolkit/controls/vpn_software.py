@@ -21,11 +21,10 @@ from toolkit.audit.model import ControlError, Outcome, Params, as_list
 from toolkit.audit.registry import control
 from toolkit.controls import debversion
 from toolkit.controls import linux_parsers as parsers
+from toolkit.controls.linux import APT_SIMULATION  # LNX-01's: the host runs it once
 
 log = logging.getLogger(__name__)
 
-#: The simulation LNX-01 runs: the same command string, so the host runs it once.
-APT_SIMULATION = "LC_ALL=C apt-get -s -o Debug::NoLocking=true dist-upgrade"
 _PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]{0,100}")
 
 
