@@ -44,6 +44,18 @@ _REOPEN_WAIT = 0.05
 _REOPEN_TRIES = 40
 
 
+class _RefusalAskedAgain(logging.Filter):
+    """paramiko logs a refused channel as an error; :func:`exec_bounded` asks again, and a
+    refusal that lasts is the control's error: not a line on the auditor's terminal."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        return not (text.startswith("Secsh channel") and "open FAILED" in text)
+
+
+logging.getLogger("paramiko.transport").addFilter(_RefusalAskedAgain())
+
+
 class HostKeyError(Exception):
     """The server's host key is unknown (and new keys are not accepted) or has changed."""
 
