@@ -195,7 +195,20 @@ def test_output_streamed_forever_is_read_up_to_the_cap_and_the_command_is_stoppe
     assert len(result.stdout_bytes) == CAP
     assert result.rc == -1  # it never said
     assert hostile_ssh.seen.stream_stopped.wait(GUARD), "the server still streams"
-    assert hostile_ssh.seen.ended == ["sudo -n /bin/sh -c 'yes forever'"]
+    assert hostile_ssh.seen.ended == ["yes forever"]
+
+
+def test_a_command_runs_as_the_audit_account_unless_a_control_asks_for_root(
+    hostile_ssh: FakeSSH,
+) -> None:
+    ctx = _context(hostile_ssh)
+    ctx.sudo = "sudo -n"
+    _within_guard(lambda: ctx.run("fail please"))
+    _within_guard(lambda: ctx.run("fail again", sudo=True))
+    assert hostile_ssh.seen.commands[-2:] == [
+        "fail please",
+        "sudo -n /bin/sh -c 'fail again'",
+    ]
 
 
 def test_a_command_that_never_sends_its_exit_status_times_out(hostile_ssh: FakeSSH) -> None:

@@ -187,12 +187,16 @@ class _Backend(ParamikoBackend):  # type: ignore[misc]
         self.command_timeout = command_timeout
         self.max_output = max_output
         self.become_password = become_password
-        self.sudo = sudo_prefix(become_password)
+        # testinfra wraps every command in sudo while its ``sudo`` is true: it stays False,
+        # so a command runs as the audit's account unless a control asks for root (the
+        # context prefixes those) or code enters testinfra's ``host.sudo()`` block.
+        self.sudo = False
+        self.sudo_prefix = sudo_prefix(become_password)
 
     def get_sudo_command(self, command: str, sudo_user: str | None) -> str:
         if sudo_user is None:
-            return f"{self.sudo} {self.quote('/bin/sh -c %s', command)}"
-        return f"{self.sudo} {self.quote('-u %s /bin/sh -c %s', sudo_user, command)}"
+            return f"{self.sudo_prefix} {self.quote('/bin/sh -c %s', command)}"
+        return f"{self.sudo_prefix} {self.quote('-u %s /bin/sh -c %s', sudo_user, command)}"
 
     def decode(self, data: bytes) -> str:
         # testinfra asks the host which encoding to use; a host's answer is no authority
