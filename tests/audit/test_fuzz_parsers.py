@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from typing import Any
 
 from hypothesis import given
@@ -15,11 +16,13 @@ from hypothesis import strategies as st
 
 from tests.audit.conftest import Answer, fake_context, params, with_offer
 from tests.fuzz import FUZZ
-from toolkit.audit.catalogue import Catalogue, load_catalogue
+from toolkit.audit.catalogue import Catalogue, Severity, load_catalogue
 from toolkit.audit.context import Context
 from toolkit.audit.model import ControlError, Outcome, Status
 from toolkit.audit.registry import implementations
-from toolkit.audit.results import ControlResult, EvidenceItem
+from toolkit.audit.results import ControlResult
+from toolkit.audit.runner import control_result
+from toolkit.audit.targets import PlannedControl
 from toolkit.controls import linux_parsers as parsers
 from toolkit.text import printable
 
@@ -160,25 +163,22 @@ def _context(data: st.DataObject, stdout: st.SearchStrategy[str]) -> Context:
 
 def _judge(control: str, ctx: Context) -> ControlResult:
     """Run ``control``; only an Outcome or a ControlError may come out. Its result as the
-    results model holds it."""
-    spec = CATALOGUE.controls[control].spec
+    runner records it in the results model."""
     try:
         outcome = IMPL[control].check(ctx, params(CATALOGUE, control))
     except ControlError as exc:
         outcome = Outcome(Status.ERROR, str(exc))
     assert isinstance(outcome, Outcome)
-    return ControlResult(
-        control=control,
-        title=spec.title,
-        severity=spec.severity,
-        guide=list(spec.guide),
-        refs=list(spec.refs),
-        status=outcome.status,
-        summary=outcome.summary,
-        details=outcome.details,
-        evidence=[EvidenceItem(probe=e.probe, excerpt=e.excerpt) for e in ctx.evidence],
-        duration_s=0.0,
-        blocking=False,
+    planned = PlannedControl(CATALOGUE.controls[control], params(CATALOGUE, control), ())
+    return control_result(
+        planned,
+        outcome=outcome,
+        ctx=ctx,
+        evidence=ctx.evidence,
+        duration=0.0,
+        waivers=[],
+        fail_on=Severity.HIGH,
+        today=date(2026, 11, 25),
     )
 
 

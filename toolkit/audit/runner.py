@@ -228,7 +228,7 @@ def audit_host(
             outcome = finished or Outcome(Status.ERROR, f"timed out after {limits.control:g} s")
             if impl.needs_ssh:
                 session.heal()
-        result = _result(
+        result = control_result(
             planned,
             outcome=outcome,
             ctx=view,
@@ -268,7 +268,7 @@ def audit_host(
     return host
 
 
-def _result(
+def control_result(
     planned: PlannedControl,
     *,
     outcome: Outcome,
