@@ -11,7 +11,6 @@ closes the whole connection, anything else answers at once."""
 from __future__ import annotations
 
 import shlex
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ import paramiko
 import pytest
 
 from tests.audit.conftest import FakeHost, fake_context, params, plan_for
+from tests.audit.fake_ssh import OnExec, fake_ssh_server
 from tests.audit.test_vpn_software_controls import gateway
 from toolkit.adapters.ssh import Endpoint
 from toolkit.audit.catalogue import Catalogue, Severity
@@ -77,36 +77,18 @@ def _serve(channel: paramiko.Channel, command: str, seen: Seen) -> None:
             seen.ended[command] = time.monotonic()
 
 
-class _Server(paramiko.ServerInterface):
-    def __init__(self, client_key: paramiko.PKey, seen: Seen) -> None:
-        self.client_key, self.seen = client_key, seen
-
-    def get_allowed_auths(self, username: str) -> str:
-        return "publickey"
-
-    def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:
-        if key.get_base64() == self.client_key.get_base64():
-            return paramiko.AUTH_SUCCESSFUL
-        return paramiko.AUTH_FAILED
-
-    def check_channel_request(self, kind: str, chanid: int) -> int:
-        return (
-            paramiko.OPEN_SUCCEEDED
-            if kind == "session"
-            else paramiko.OPEN_FAILED_UNKNOWN_CHANNEL_TYPE
-        )
-
-    def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
-        text = command.decode()
+def _on_exec(seen: Seen) -> OnExec:
+    def on_exec(channel: paramiko.Channel, text: str) -> None:
         if text.startswith("sudo -n /bin/sh -c "):  # the adapter's wrapping: the command
             text = shlex.split(text)[-1]
-        with self.seen.lock:
-            self.seen.asked.append(text)
+        with seen.lock:
+            seen.asked.append(text)
             # the transport thread handles a close before the next open: closed is current
-            self.seen.channels = [c for c in self.seen.channels if not c.closed] + [channel]
-            self.seen.peak = max(self.seen.peak, len(self.seen.channels))
-        threading.Thread(target=_serve, args=(channel, text, self.seen), daemon=True).start()
-        return True
+            seen.channels = [c for c in seen.channels if not c.closed] + [channel]
+            seen.peak = max(seen.peak, len(seen.channels))
+        threading.Thread(target=_serve, args=(channel, text, seen), daemon=True).start()
+
+    return on_exec
 
 
 @dataclass
@@ -117,34 +99,13 @@ class Fake:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Fake]:
-    host_key, client_key = paramiko.ECDSAKey.generate(), paramiko.ECDSAKey.generate()
-    client_key.write_private_key_file(str(tmp_path / "id_ecdsa"))
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    known_hosts = tmp_path / "known_hosts"
-    known_hosts.write_text(f"[127.0.0.1]:{port} {host_key.get_name()} {host_key.get_base64()}\n")
     seen = Seen()
-    transports: list[paramiko.Transport] = []
 
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            transport = paramiko.Transport(conn)
-            transport.add_server_key(host_key)
-            transports.append(transport)
-            seen.connections += 1
-            transport.start_server(server=_Server(client_key, seen))
+    def connected() -> None:
+        seen.connections += 1
 
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        yield Fake(Endpoint("127.0.0.1", port, "admin", tmp_path / "id_ecdsa", known_hosts), seen)
-    finally:
-        listener.close()
-        for transport in transports:
-            transport.close()
+    with fake_ssh_server(tmp_path, _on_exec(seen), connected) as endpoint:
+        yield Fake(endpoint, seen)
 
 
 def asking(command: str) -> Callable[[Context, Params], Outcome]:

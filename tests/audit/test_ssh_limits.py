@@ -6,7 +6,6 @@ and pinned in a known_hosts written here: no container."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ import paramiko
 import pytest
 
 from tests.audit.conftest import params, plan_for
+from tests.audit.fake_ssh import fake_ssh_server
 from toolkit.adapters import ssh
 from toolkit.adapters.ssh import Endpoint, connect
 from toolkit.audit.catalogue import Catalogue, Severity
@@ -79,30 +79,6 @@ def _serve_exec(channel: paramiko.Channel, command: str, seen: Hostile) -> None:
             seen.stream_stopped.set()
 
 
-class _Server(paramiko.ServerInterface):
-    def __init__(self, client_key: paramiko.PKey, seen: Hostile) -> None:
-        self.client_key, self.seen = client_key, seen
-
-    def get_allowed_auths(self, username: str) -> str:
-        return "publickey"
-
-    def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:
-        if key.get_base64() == self.client_key.get_base64():
-            return paramiko.AUTH_SUCCESSFUL
-        return paramiko.AUTH_FAILED
-
-    def check_channel_request(self, kind: str, chanid: int) -> int:
-        if kind == "session":
-            return paramiko.OPEN_SUCCEEDED
-        return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
-
-    def check_channel_exec_request(self, channel: paramiko.Channel, command: bytes) -> bool:
-        text = command.decode(errors="replace")
-        self.seen.commands.append(text)
-        threading.Thread(target=_serve_exec, args=(channel, text, self.seen), daemon=True).start()
-        return True
-
-
 @dataclass
 class FakeSSH:
     endpoint: Endpoint
@@ -111,39 +87,17 @@ class FakeSSH:
 
 @pytest.fixture
 def hostile_ssh(tmp_path: Path) -> Iterator[FakeSSH]:
-    host_key = paramiko.ECDSAKey.generate()
-    client_key = paramiko.ECDSAKey.generate()
-    client_key.write_private_key_file(str(tmp_path / "id_ecdsa"))
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    known_hosts = tmp_path / "known_hosts"
-    known_hosts.write_text(
-        f"[127.0.0.1]:{port} {host_key.get_name()} {host_key.get_base64()}\n", encoding="ascii"
-    )
     seen = Hostile()
-    transports: list[paramiko.Transport] = []
 
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            transport = paramiko.Transport(conn)
-            transport.add_server_key(host_key)
-            transports.append(transport)
-            seen.connections += 1
-            transport.start_server(server=_Server(client_key, seen))
+    def on_exec(channel: paramiko.Channel, text: str) -> None:
+        seen.commands.append(text)
+        threading.Thread(target=_serve_exec, args=(channel, text, seen), daemon=True).start()
 
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        yield FakeSSH(
-            Endpoint("127.0.0.1", port, "admin", tmp_path / "id_ecdsa", known_hosts), seen
-        )
-    finally:
-        listener.close()
-        for transport in transports:
-            transport.close()
+    def connected() -> None:
+        seen.connections += 1
+
+    with fake_ssh_server(tmp_path, on_exec, connected) as endpoint:
+        yield FakeSSH(endpoint, seen)
 
 
 def _within_guard(call: Callable[[], Any]) -> Any:
