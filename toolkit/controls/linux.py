@@ -18,6 +18,7 @@ from toolkit.adapters.ssh import probe_offer
 from toolkit.audit.context import Context
 from toolkit.audit.model import ControlError, Outcome, Params, as_list
 from toolkit.audit.registry import control
+from toolkit.controls import end_of_life
 from toolkit.controls import linux_parsers as parsers
 
 DAY = 86400
@@ -84,15 +85,14 @@ def security_updates(ctx: Context, p: Params) -> Outcome:
 
 @control("LNX-02")
 def release_supported(ctx: Context, p: Params) -> Outcome:
-    """The OS release is not past its end of life (table in the parameters)."""
+    """The OS release is not past its end of security support (audits/end_of_life.yml,
+    the table VPN-01 reads too)."""
     info = parsers.os_release(ctx.output("cat /etc/os-release"))
     distro, version = info.get("ID", "?"), info.get("VERSION_ID", "?")
-    table: dict[str, Any] = p["end_of_life"]
-    eol_text = table.get(distro, {}).get(version) if isinstance(table.get(distro), dict) else None
     name = info.get("PRETTY_NAME", f"{distro} {version}")
-    if eol_text is None:
-        raise ControlError(f"{name}: not in the end-of-life table (parameter end_of_life)")
-    eol = date.fromisoformat(str(eol_text))
+    eol = end_of_life.support_end(distro, version)
+    if eol is None:
+        raise ControlError(f"{name}: not in the end-of-life table (audits/end_of_life.yml)")
     left = (eol - date.today()).days
     if left < 0:
         return Outcome.failed(f"{name} reached its end of life on {eol}")

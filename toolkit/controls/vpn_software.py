@@ -1,8 +1,9 @@
 """VPN gateway software: VPN-01 (docs/controls.md).
 
-The release must still get security support, each VPN package be at least the version
-that carries the known fixes for that release (the table in VPN-01's ``releases``
-parameter, audits/controls/vpn.yml, says where each figure comes from), and none of them
+The release must still get security support (audits/end_of_life.yml, the table LNX-02
+reads too), each VPN package be at least the version that carries the known fixes for
+that release (the table in VPN-01's ``releases`` parameter, audits/controls/vpn.yml, says
+where each figure comes from), and none of them
 (nor the kernel, whose module WireGuard is) wait for an update from the security suite.
 Versions are compared as dpkg does (toolkit.controls.debversion); pending updates are read
 by LNX-01's parser from the same ``apt-get -s`` run (run once per host).
@@ -19,7 +20,7 @@ from typing import Any
 from toolkit.audit.context import Context
 from toolkit.audit.model import ControlError, Outcome, Params, as_list
 from toolkit.audit.registry import control
-from toolkit.controls import debversion
+from toolkit.controls import debversion, end_of_life
 from toolkit.controls import linux_parsers as parsers
 from toolkit.controls.linux import APT_SIMULATION  # LNX-01's: the host runs it once
 
@@ -44,26 +45,28 @@ def installed_versions(ctx: Context, packages: list[str]) -> dict[str, str]:
     return found
 
 
-def _release_row(ctx: Context, table: Any) -> tuple[str, dict[str, Any]]:
+def _release(ctx: Context, table: Any) -> tuple[str, date, dict[str, Any]]:
+    """The release's name, its end of security support and its row of VPN-01's table (no
+    row: no package floor for that release, its support still judged)."""
     info = parsers.os_release(ctx.output("cat /etc/os-release"))
     name = info.get("PRETTY_NAME", "?")
     if info.get("ID") != "debian":
         raise ControlError(f"{name}: VPN-01's table covers Debian releases only")
     version = info.get("VERSION_ID", "?")
+    end = end_of_life.support_end("debian", version)
+    if end is None:
+        raise ControlError(f"{name}: not in the end-of-life table (audits/end_of_life.yml)")
     row = table.get(version) if isinstance(table, dict) else None
-    if not isinstance(row, dict):
-        raise ControlError(f"{name}: not in VPN-01's table (parameter releases)")
-    return name, row
+    return name, end, row if isinstance(row, dict) else {}
 
 
 @control("VPN-01")
 def gateway_software(ctx: Context, p: Params) -> Outcome:
     """The release is supported, the VPN packages are at least the table's versions and
     none waits for a security update (M7, A10)."""
-    name, row = _release_row(ctx, p["releases"])
+    name, end, row = _release(ctx, p["releases"])
     problems: list[str] = []
     warnings: list[str] = []
-    end = date.fromisoformat(str(row.get("end_of_support")))
     left = (end - date.today()).days
     if left < 0:
         problems.append(f"{name} lost security support on {end}")
