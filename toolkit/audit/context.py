@@ -23,6 +23,7 @@ from testinfra.host import Host
 
 from toolkit.adapters.channels import Channels, owned_by
 from toolkit.audit.model import ControlError, Evidence
+from toolkit.netdev.model import DeviceConfig
 
 T = TypeVar("T")
 
@@ -82,6 +83,8 @@ class Context:
     #: Every host of the inventory (not only those ``--limit`` selects) -> its groups,
     #: for controls that judge other hosts from this one (LOG-01 on the log collector).
     inventory: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: A network device's configuration, read once before its controls run (NET-*).
+    device: DeviceConfig | None = None
     evidence: list[Evidence] = field(default_factory=list)
     _commands: dict[str, Result] = field(default_factory=dict)
     _memo: dict[str, Any] = field(default_factory=dict)

@@ -34,6 +34,7 @@ class Options:
     limits: Limits = field(default_factory=Limits)
     accept_new_host_keys: bool = False
     audits: Path | None = None  # default: the checkout's audits/
+    config_dir: Path | None = None  # network devices' saved configurations (offline)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def prepare(options: Options) -> Prepared:
         profiles=options.profiles,
         controls=options.controls,
         everyone=hosts,
+        config_dir=options.config_dir,
     )
     # a bad baseline is refused before any host is touched
     baseline = load_report(options.baseline) if options.baseline else None

@@ -45,6 +45,8 @@ from toolkit.audit.results import (
 )
 from toolkit.audit.targets import HostPlan, PlannedControl
 from toolkit.audit.waivers import Waiver, find_waiver
+from toolkit.netdev import collect
+from toolkit.netdev.model import DeviceError
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +212,18 @@ def audit_host(
         inventory=plan.inventory,
     )
     session = _Session(plan, ctx, limits, accept_new_host_keys)
-    if any(impls[p.control.id].needs_ssh for p in plan.controls):
+    if plan.device is not None:  # a network device: its configuration, read once
+        try:
+            ctx.device = collect.load(
+                plan.device,
+                timeout=limits.connect,
+                command_timeout=limits.command,
+                max_output=limits.max_output,
+                accept_new=accept_new_host_keys,
+            )
+        except DeviceError as exc:
+            ctx.ssh_error = f"{plan.device}: {exc}"
+    elif any(impls[p.control.id].needs_ssh for p in plan.controls):
         session.open()
 
     def run_one(planned: PlannedControl) -> ControlResult:

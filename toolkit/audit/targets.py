@@ -36,6 +36,8 @@ from toolkit.adapters.ansible import InventoryHost
 from toolkit.adapters.ssh import Endpoint
 from toolkit.audit.catalogue import Catalogue, Control, Profile, check_param
 from toolkit.errors import InvalidInputError, Problem, SelectionError
+from toolkit.netdev.inventory import device_of
+from toolkit.netdev.model import DeviceSpec
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ class HostPlan:
     http_ports: tuple[int, ...]
     #: Every host of the inventory -> its groups (Context.inventory).
     inventory: Mapping[str, frozenset[str]] = field(default_factory=dict, hash=False)
+    #: A network device (toolkit.netdev): its configuration is read, not logged in to.
+    device: DeviceSpec | None = None
 
     @property
     def platforms(self) -> tuple[str, ...]:
@@ -224,10 +228,12 @@ def plan(
     profiles: tuple[str, ...] = (),
     controls: tuple[str, ...] = (),
     everyone: Mapping[str, InventoryHost] | None = None,
+    config_dir: Path | None = None,
 ) -> list[HostPlan]:
     """One plan per host: the controls of its profiles (narrowed to ``profiles`` and
     ``controls`` when given) with their parameters. ``everyone`` is the whole inventory
-    (default ``hosts``): the hosts a control may judge from another one."""
+    (default ``hosts``): the hosts a control may judge from another one. Network devices
+    are read from ``config_dir`` when given (toolkit.netdev.inventory)."""
     known = {p.name for p in catalogue.profiles}
     for name in profiles:
         if name not in known:
@@ -252,6 +258,11 @@ def plan(
         problems += _host_overrides(host, params, catalogue, inventory)
         _inventory_paths(params, inventory)
         endpoint = endpoint_of(host, inventory)
+        try:
+            device = device_of(host, endpoint, inventory, config_dir)
+        except InvalidInputError as exc:
+            problems += exc.problems
+            device = None
         address = str(host.vars.get("audit_address") or endpoint.host)
         ca_file = str(host.vars.get("audit_ca_file") or "")
         if ca_file:
@@ -273,6 +284,7 @@ def plan(
                 tls_ports=tuple(sorted(tls)),
                 http_ports=tuple(sorted(http)),
                 inventory=members,
+                device=device,
             )
         )
     if problems:

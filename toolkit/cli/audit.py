@@ -90,6 +90,12 @@ AUDITS_HELP = "Folder of controls, profiles and requirements (default: the check
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help=AUDITS_HELP,
 )
+@click.option(
+    "--config-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Audit network devices offline from their saved configurations: NAME.cfg "
+    "(and NAME.version) in this folder (docs/network-devices.md).",
+)
 @click.option("--no-progress", is_flag=True, help="No live progress display.")
 @click.pass_context
 def audit(  # noqa: PLR0917 (click passes every option)
@@ -112,6 +118,7 @@ def audit(  # noqa: PLR0917 (click passes every option)
     max_output: int,
     accept_new_host_keys: bool,
     audits_dir: Path | None,
+    config_dir: Path | None,
     no_progress: bool,
 ) -> None:
     """Audit every platform before it opens to telework (M8), agentless over SSH and
@@ -144,6 +151,7 @@ def audit(  # noqa: PLR0917 (click passes every option)
         ),
         accept_new_host_keys=accept_new_host_keys,
         audits=audits_dir,
+        config_dir=config_dir,
     )
     try:
         prepared = engine.prepare(options)
