@@ -1,0 +1,43 @@
+"""A generated roster (the roster bench's generator) and an inventory to plan against."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.conftest import REPO
+
+LAB = REPO / "inventories" / "lab"
+
+
+def bench_roster() -> ModuleType:
+    path = REPO / "bench" / "roster.py"
+    spec = importlib.util.spec_from_file_location("bench_roster_for_capacity", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def inventory(tmp_path: Path) -> Path:
+    """A copy of the lab inventory's reference data, roster and declared capacity."""
+    folder = tmp_path / "inventory"
+    (folder / "group_vars" / "all").mkdir(parents=True)
+    for name in ("telework.yml", "capacity.yml"):
+        shutil.copy(LAB / "group_vars" / "all" / name, folder / "group_vars" / "all" / name)
+    shutil.copy(LAB / "roster.csv", folder / "roster.csv")
+    return folder
+
+
+@pytest.fixture
+def big_roster(tmp_path: Path) -> tuple[Path, Path]:
+    """5,000 generated rows and their reference file."""
+    reference, roster = bench_roster().generate(tmp_path, 5000)
+    return reference, roster
