@@ -26,11 +26,12 @@ the C containers (each host's own SSH login, commands and probes, on shared cont
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -44,6 +45,8 @@ from toolkit.lab import lab as lab_ops
 from toolkit.paths import project_root
 
 LAB = "ttk-bench"
+#: The control catalogue audited (default: the checkout's audits/); --audits sets it.
+AUDITS: Path | None = None
 
 
 def _write(inv: Path, hosts: dict[str, dict[str, object]], group_vars: str) -> Path:
@@ -80,9 +83,35 @@ def make_targets(folder: Path, the_lab: lab_ops.Lab, hosts: int) -> Path:
     return _write(folder / "bench-targets", names, group_vars)
 
 
-def audit(inventory: Path, limits: Limits, limit: str | None = None) -> AuditReport:
-    prepared = engine.prepare(engine.Options(inventory=inventory, limits=limits, limit=limit))
-    return engine.execute(prepared)
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine has spent busy since boot (/proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Cpu:
+    """CPU seconds of a run: the auditing process's own, and the whole machine's (the lab
+    containers' sshd, shells and commands run on the same cores)."""
+
+    wall: float = 0.0
+    own: float = 0.0
+    machine: float = 0.0
+
+
+def audit(
+    inventory: Path, limits: Limits, limit: str | None = None, cpu: Cpu | None = None
+) -> AuditReport:
+    options = engine.Options(inventory=inventory, limits=limits, limit=limit, audits=AUDITS)
+    prepared = engine.prepare(options)
+    own, machine, wall = time.process_time(), machine_busy_seconds(), time.monotonic()
+    report = engine.execute(prepared)
+    if cpu is not None:
+        cpu.wall = time.monotonic() - wall
+        cpu.own = time.process_time() - own
+        cpu.machine = machine_busy_seconds() - machine
+    return report
 
 
 def lynis_seconds(container: str) -> float:
@@ -103,7 +132,9 @@ def lynis_seconds(container: str) -> float:
     return time.monotonic() - started
 
 
-def report_figures(report: AuditReport, containers: int, limits: Limits) -> float:
+def report_figures(
+    report: AuditReport, containers: int, limits: Limits, cpu: Cpu | None = None
+) -> float:
     """Print the speed of a run over several hosts; the hosts per second."""
     durations = [h.duration_s for h in report.hosts]
     controls = sum(len(h.results) for h in report.hosts)
@@ -121,6 +152,19 @@ def report_figures(report: AuditReport, containers: int, limits: Limits) -> floa
         + (f" (+{len(unreachable) - 10})" if len(unreachable) > 10 else "")
     )
     print(f"projection for 1,000 hosts at this rate: {1000 / rate:.0f} s (goal < 60 s)")
+    if cpu is not None and cpu.wall > 0:
+        n = len(report.hosts)
+        print(
+            f"CPU: the auditing process {cpu.own:.1f} s ({cpu.own / cpu.wall:.2f} cores, "
+            f"{1000 * cpu.own / n:.0f} ms a host), the whole machine {cpu.machine:.1f} s "
+            f"({cpu.machine / cpu.wall:.2f} of {os.cpu_count()} cores): the audited "
+            f"containers and the rest {cpu.machine - cpu.own:.1f} s"
+        )
+        print(
+            "projection for 1,000 hosts if the auditor had the cores to itself (hosts "
+            f"elsewhere): {1000 * cpu.own / n / min(2, os.cpu_count() or 1):.0f} s on 2 "
+            f"cores at best, {1000 * cpu.own / n:.0f} s on one"
+        )
     return rate
 
 
@@ -169,7 +213,10 @@ def main() -> None:
     parser.add_argument("--inventory", type=Path, help="audit this lab inventory instead")
     parser.add_argument("--no-lynis", action="store_true", help="skip the Lynis comparison")
     parser.add_argument("--keep", action="store_true", help="leave the temporary lab running")
+    parser.add_argument("--audits", type=Path, help="another audits/ folder (catalogue)")
     args = parser.parse_args()
+    global AUDITS
+    AUDITS = args.audits
     limits = Limits(workers=args.workers, host_concurrency=args.host_concurrency)
     if args.lab:
         audit_provisioned_lab(project_root() / "inventories" / "lab", limits)
@@ -191,7 +238,8 @@ def main() -> None:
                     print(f"lab up, attempt {attempt}: {str(exc)[:300]}")
             print(f"lab of {len(the_lab.hosts)} hosts up in {time.monotonic() - started:.1f} s")
         inventory = lab_inventory if args.inventory else make_targets(tmp, the_lab, args.hosts)
-        report_figures(audit(inventory, limits), len(the_lab.hosts), limits)
+        cpu = Cpu()
+        report_figures(audit(inventory, limits, cpu=cpu), len(the_lab.hosts), limits, cpu)
         first = the_lab.hosts[0]
         one_by_one, at_once = one_host(lab_inventory, first.name, limits)
         if not args.no_lynis:
