@@ -44,6 +44,7 @@ GOOD = {
     "vpn_groups": ["staff", "staff finance", ""],
     "status": ["active", "revoked"],
     "eligible_tasks": ["Saisie", ""],
+    "charter_signed_on": ["2026-10-01", "01/10/2026", ""],
 }
 
 hostile_text = st.text(

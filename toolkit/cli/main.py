@@ -14,6 +14,7 @@ from toolkit.cli.capacity import capacity
 from toolkit.cli.common import err, print_problems
 from toolkit.cli.lab import lab
 from toolkit.cli.provision import provision
+from toolkit.cli.report import report
 from toolkit.cli.roster import roster
 from toolkit.cli.vpn import vpn
 from toolkit.errors import InvalidInputError, ToolkitError
@@ -60,6 +61,7 @@ cli.add_command(roster)
 cli.add_command(provision)
 cli.add_command(audit)
 cli.add_command(vpn)
+cli.add_command(report)
 cli.add_command(capacity)
 
 

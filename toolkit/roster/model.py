@@ -60,6 +60,8 @@ class Teleworker:
     vpn_groups: tuple[str, ...]
     status: Status
     eligible_tasks: str = ""
+    #: When the administration signed this teleworker's charter (M17, A19), if it did.
+    charter_signed_on: date | None = None
     line: int = 0
 
     @property

@@ -225,6 +225,15 @@ def _row(check: _RowChecker, ref: Reference, today: date) -> Teleworker | None:
             f"unknown group(s) {', '.join(unknown)} (declared: "
             f"{', '.join(sorted(ref.vpn_groups)) or 'none'})",
         )
+    charter_signed_on = check.get("charter_signed_on", _parse_date, required=False)
+    if charter_signed_on and charter_signed_on > today:
+        check.error("charter_signed_on", f"{charter_signed_on} is in the future")
+    if status is Status.ACTIVE and "charter_signed_on" in check.row and not charter_signed_on:
+        check.error(
+            "charter_signed_on",
+            "no signed charter (M17, A19): `toolkit roster charter` makes and signs it",
+            Severity.WARNING,
+        )
     _check_schedule(check, mode, ref)
     if status is Status.ACTIVE and not equipment:
         check.error(
@@ -265,6 +274,7 @@ def _row(check: _RowChecker, ref: Reference, today: date) -> Teleworker | None:
         vpn_groups=groups,
         status=status,
         eligible_tasks=check.row.get("eligible_tasks", ""),
+        charter_signed_on=charter_signed_on,
         line=check.line,
     )
 

@@ -30,7 +30,9 @@ REQUIRED_COLUMNS = (
     "vpn_groups",
     "status",
 )
-OPTIONAL_COLUMNS = ("eligible_tasks",)
+#: charter_signed_on: when the administration signed the teleworker's charter (M17, A19),
+#: written by ``toolkit roster charter``.
+OPTIONAL_COLUMNS = ("eligible_tasks", "charter_signed_on")
 #: Largest roster file read (checked before reading): 100,000 rows take about 20 MB.
 MAX_ROSTER_BYTES = 64 * 2**20
 #: Longest value of a cell, header cells included: far above any real name or task list.

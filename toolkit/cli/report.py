@@ -1,0 +1,217 @@
+"""``toolkit report``: the steering reports, attendance (A17, E23, C2, A3) and indicators
+(A18, A22, C6)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from toolkit.cli.common import err, inventory_options, out
+from toolkit.errors import InvalidInputError, Problem
+from toolkit.paths import work_dir
+from toolkit.report import attendance as att
+from toolkit.report import attendance_files
+from toolkit.report.activity import (
+    DATA_DIR,
+    MAX_FILE_BYTES,
+    SAMPLES_MAGIC,
+    VPN_DIR,
+    prune,
+    samples_from_dump,
+)
+from toolkit.report.pages import PeriodError, parse_period
+from toolkit.roster import load_environment_roster
+from toolkit.text import printable
+from toolkit.vpn.layout import keys_dir
+
+RETENTION_HELP = "Days evidence and reports are kept (A3); older ones are deleted on each run."
+
+
+@click.group()
+def report() -> None:
+    """Steering reports: attendance (A17) and indicators (A18)."""
+
+
+def _period(value: str) -> tuple[date, date]:
+    try:
+        return parse_period(value)
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period") from None
+
+
+@report.command()
+@inventory_options
+@click.option(
+    "--period",
+    required=True,
+    help="YYYY-MM-DD, YYYY-MM-DD..YYYY-MM-DD, YYYY-Www (ISO week) or YYYY-MM.",
+)
+@click.option("--unit", "units", multiple=True, help="Only this unit (repeatable).")
+@click.option(
+    "--detail",
+    is_flag=True,
+    help="Every checked day of every teleworker, not only deviations (personal data: A3).",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Evidence folder (default: the inventory's .telework-data/).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for attendance.html and the CSV files "
+    "(default: reports/attendance/<inventory>-<first>-<last>/).",
+)
+@click.option("--retention-days", default=90, show_default=True, type=click.IntRange(1, 3650))
+@click.option("--timezone", default=att.Options.timezone, show_default=True)
+@click.option("--grace", default=15, show_default=True, type=click.IntRange(0, 240), help="Min.")
+@click.option("--max-gap", default=60, show_default=True, type=click.IntRange(1, 1440), help="Min.")
+@click.option(
+    "--min-bytes",
+    default=att.Options.min_bytes,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Bytes between two VPN samples that count as work (keep-alives send less).",
+)
+def attendance(  # noqa: PLR0917 (click passes every option)
+    inventory: Path,
+    period: str,
+    units: tuple[str, ...],
+    detail: bool,
+    data_dir: Path | None,
+    output: Path | None,
+    retention_days: int,
+    timezone: str,
+    grace: int,
+    max_gap: int,
+    min_bytes: int,
+) -> None:
+    """Did teleworkers keep their scheduled hours (A17, E23, C2)? Portal sessions where
+    the teleworker confirms them, else VPN activity, against the roster's schedule.
+
+    Shows deviations and per-unit totals only (A3); --detail shows every checked day and
+    says so. Writes attendance.html, attendance.csv and attendance-units.csv (0600)."""
+    first, last = _period(period)
+    try:
+        options = att.Options(
+            grace=timedelta(minutes=grace),
+            max_gap=timedelta(minutes=max_gap),
+            min_bytes=min_bytes,
+            timezone=att.zone(timezone).key,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--timezone") from None
+    roster = load_environment_roster(inventory)
+    unknown = [u for u in units if u not in roster.reference.units]
+    if unknown:
+        raise click.BadParameter(f"unknown unit(s) {', '.join(unknown)}", param_hint="--unit")
+    data = data_dir or inventory / DATA_DIR
+    today = date.today()
+    for path in prune(data, retention_days, today):
+        out.print(f"retention ({retention_days} days): deleted {printable(path)}", markup=False)
+    evidence = att.load_evidence(data, first, last, options)
+    result = att.check(
+        roster,
+        att.device_keys(keys_dir(inventory)),
+        evidence,
+        first,
+        last,
+        options=options,
+        units=units,
+        detail=detail,
+        today=today,
+    )
+    parent = work_dir() / "reports" / "attendance"
+    folder = output or parent / f"{inventory.name}-{first}-{last}"
+    attendance_files.prune_reports(parent, retention_days)
+    written = attendance_files.write(result, folder)
+    _print_attendance(result)
+    out.print(f"written: {printable(written['html'])}", markup=False)
+
+
+def _print_attendance(result: att.Attendance) -> None:
+    if result.detail:
+        out.print(
+            "DETAIL VIEW: every checked day of every teleworker, personal data (A3)",
+            style="bold red",
+        )
+    totals = Table(title=f"A17 attendance {result.first} to {result.last}, totals per unit")
+    for name in ("unit", "teleworkers", "scheduled days", "kept", "deviations", "no data"):
+        totals.add_column(name)
+    for u in result.units:
+        totals.add_row(
+            escape(printable(u.unit)),
+            str(u.teleworkers),
+            str(u.scheduled_days),
+            str(u.ok),
+            str(u.deviations),
+            str(u.no_data),
+        )
+    out.print(totals)
+    rows = Table(title="every checked day" if result.detail else "deviations")
+    for name in (
+        "unit",
+        "id",
+        "day",
+        "scheduled",
+        "evidence",
+        "status",
+        "deviates",
+        "first",
+        "last",
+    ):
+        rows.add_column(name)
+    for r in result.rows:
+        rows.add_row(
+            escape(printable(r.unit)),
+            escape(printable(r.ident)),
+            f"{r.weekday} {r.day}",
+            r.scheduled,
+            r.source,
+            r.status,
+            ", ".join(r.deviations),
+            r.first,
+            r.last,
+        )
+    out.print(rows)
+    for s in result.sources:
+        out.print(f"source {s.name}: {printable(s.note)}", markup=False)
+
+
+@report.command("record-vpn")
+@inventory_options
+@click.argument("dump", type=click.File("r", encoding="utf-8", lazy=False), default="-")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Evidence folder (default: the inventory's .telework-data/).",
+)
+def record_vpn(inventory: Path, dump: TextIO, data_dir: Path | None) -> None:
+    """Append one VPN sample, read from the output of `wg show all dump` (DUMP, default
+    stdin), to today's samples file: public keys, handshakes and counters only; keys and
+    endpoint addresses are dropped here (A3). Run it every few minutes, for example
+    `ssh gateway sudo wg show all dump | toolkit report record-vpn`."""
+    text = dump.read(MAX_FILE_BYTES + 1)
+    if len(text) > MAX_FILE_BYTES:
+        raise InvalidInputError([Problem(str(dump.name), 1, "-", "dump too large")])
+    now = datetime.now(UTC)
+    lines = samples_from_dump(text, now)
+    folder = (data_dir or inventory / DATA_DIR) / VPN_DIR
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / f"{now.date().isoformat()}.tsv"
+    new = not path.exists()
+    with path.open("a", encoding="utf-8") as handle:
+        if new:
+            path.chmod(0o600)
+            handle.write(f"{SAMPLES_MAGIC}\n")
+        handle.writelines(f"{line}\n" for line in lines)
+    err.print(f"{len(lines)} peers sampled into {printable(path)}", markup=False)
