@@ -45,8 +45,15 @@ from toolkit.lab import lab as lab_ops
 from toolkit.paths import project_root
 
 LAB = "ttk-bench"
-#: The control catalogue audited (default: the checkout's audits/); --audits sets it.
-AUDITS: Path | None = None
+
+
+@dataclass
+class Settings:
+    #: The control catalogue audited (default: the checkout's audits/); --audits sets it.
+    audits: Path | None = None
+
+
+SETTINGS = Settings()
 
 
 def _write(inv: Path, hosts: dict[str, dict[str, object]], group_vars: str) -> Path:
@@ -103,7 +110,8 @@ class Cpu:
 def audit(
     inventory: Path, limits: Limits, limit: str | None = None, cpu: Cpu | None = None
 ) -> AuditReport:
-    options = engine.Options(inventory=inventory, limits=limits, limit=limit, audits=AUDITS)
+    audits = SETTINGS.audits
+    options = engine.Options(inventory=inventory, limits=limits, limit=limit, audits=audits)
     prepared = engine.prepare(options)
     own, machine, wall = time.process_time(), machine_busy_seconds(), time.monotonic()
     report = engine.execute(prepared)
@@ -215,8 +223,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="leave the temporary lab running")
     parser.add_argument("--audits", type=Path, help="another audits/ folder (catalogue)")
     args = parser.parse_args()
-    global AUDITS
-    AUDITS = args.audits
+    SETTINGS.audits = args.audits
     limits = Limits(workers=args.workers, host_concurrency=args.host_concurrency)
     if args.lab:
         audit_provisioned_lab(project_root() / "inventories" / "lab", limits)
