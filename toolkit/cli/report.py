@@ -13,9 +13,10 @@ from rich.table import Table
 
 from toolkit.cli.common import err, inventory_options, out
 from toolkit.errors import InvalidInputError, Problem
+from toolkit.exitcodes import ExitCode
 from toolkit.paths import work_dir
 from toolkit.report import attendance as att
-from toolkit.report import attendance_files
+from toolkit.report import attendance_files, charter_sign
 from toolkit.report.activity import (
     DATA_DIR,
     MAX_FILE_BYTES,
@@ -215,3 +216,26 @@ def record_vpn(inventory: Path, dump: TextIO, data_dir: Path | None) -> None:
             handle.write(f"{SAMPLES_MAGIC}\n")
         handle.writelines(f"{line}\n" for line in lines)
     err.print(f"{len(lines)} peers sampled into {printable(path)}", markup=False)
+
+
+@report.command("verify-charter")
+@click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--ca-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The administration's CA certificate (default: the inventory's .pki/ca.crt).",
+)
+@inventory_options
+def verify_charter(inventory: Path, pdf: Path, ca_cert: Path | None) -> None:
+    """Check the administration's PAdES signature of a charter PDF (M17, A7): intact,
+    valid, trusted by the CA and covering the whole file. Exits 3 when it does not."""
+    raw = pdf.read_bytes()
+    result = charter_sign.verify(raw, ca_cert or inventory / charter_sign.PKI_DIR / "ca.crt")
+    if not result.ok:
+        err.print(f"{printable(pdf)}: NOT VALID: {printable(result.summary)}", markup=False)
+        raise click.exceptions.Exit(int(ExitCode.CHECK_FAILED))
+    out.print(
+        f"{printable(pdf)}: {result.summary}; signed by {printable(result.signer)}"
+        f"{f' at {result.signed_at:%Y-%m-%d %H:%M} UTC' if result.signed_at else ''}",
+        markup=False,
+    )

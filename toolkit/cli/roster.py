@@ -13,7 +13,12 @@ from rich.table import Table
 from toolkit.cli.common import err, inventory_options, out, print_problems
 from toolkit.cli.provision import run_with_progress
 from toolkit.exitcodes import ExitCode
+from toolkit.paths import work_dir
+from toolkit.report import charter as charters
+from toolkit.report import charter_sign
+from toolkit.report.pages import write_bytes_private
 from toolkit.roster import load_environment_roster, load_reference, load_roster
+from toolkit.roster.charterdate import record_signatures
 from toolkit.roster.onsite import week_counts
 from toolkit.roster.parse import ROSTER_FILE
 from toolkit.roster.revoke import revoke as revoke_teleworker
@@ -164,3 +169,70 @@ def revoke(inventory: Path, ident: str, reason: str, no_sync: bool) -> None:
         out.print("not applied yet: run `toolkit roster sync`", markup=False)
         return
     run_with_progress(inventory, SYNC_PLAYBOOK, what="roster sync")
+
+
+@roster.command()
+@inventory_options
+@click.argument("idents", metavar="[ID]...", nargs=-1)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for <ID>.pdf (default: reports/charters/<inventory>/).",
+)
+@click.option(
+    "--template",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder with charter.html.j2 and charter.yml (default: the inventory's charter/).",
+)
+@click.option("--signer-key", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--signer-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--ca-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--no-record", is_flag=True, help="Do not write the date into roster.csv.")
+def charter(  # noqa: PLR0917 (click passes every option)
+    inventory: Path,
+    idents: tuple[str, ...],
+    output: Path | None,
+    template: Path | None,
+    signer_key: Path | None,
+    signer_cert: Path | None,
+    ca_cert: Path | None,
+    no_record: bool,
+) -> None:
+    """Make and sign the telework charter of each teleworker ID (default: every active,
+    approved one) (M17, A19, A15): a PDF in French and Arabic from the inventory's
+    charter/ template, signed by the administration as PAdES (A7), and the date recorded
+    in roster.csv (charter_signed_on).
+
+    The signing certificate is --signer-key/--signer-cert (chain --ca-cert); without them,
+    one issued by the lab's internal CA (<inventory>/.pki)."""
+    loaded = load_environment_roster(inventory)
+    chosen = charters.select(loaded, idents)
+    tpl = charters.load_template(template or inventory / charters.CHARTER_DIR)
+    given = (signer_key, signer_cert, ca_cert)
+    if any(given) and not all(given):
+        raise click.UsageError("give --signer-key, --signer-cert and --ca-cert together")
+    if signer_key and signer_cert and ca_cert:
+        signer = charter_sign.SignerFiles(signer_key, signer_cert, ca_cert)
+    else:
+        signer = charter_sign.lab_signer(inventory, tpl.settings.administration.fr)
+    folder = output or work_dir() / "reports" / "charters" / inventory.name
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    today = date.today()
+    for worker in chosen:
+        pdf = charters.render_pdf(charters.render_html(tpl, worker, loaded, today), tpl.folder)
+        signed = charter_sign.sign(
+            pdf,
+            signer,
+            reason=f"Charte du télétravail de {worker.id} (M17, A19)",
+            location=tpl.settings.place.fr,
+        )
+        path = write_bytes_private(folder / f"{worker.id}.pdf", signed)
+        out.print(f"{worker.id}: {printable(path)} signed", markup=False)
+    if chosen and not no_record:
+        record_signatures(loaded.path, loaded.reference, {t.id: today for t in chosen})
+        out.print(
+            f"charter_signed_on {today} recorded for {len(chosen)} teleworkers in "
+            f"{printable(loaded.path)}",
+            markup=False,
+        )

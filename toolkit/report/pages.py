@@ -90,3 +90,16 @@ def write_atomically(path: Path, text: str, mode: int = 0o600) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_bytes_private(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` (mode 0600) through a temporary file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
