@@ -25,12 +25,13 @@ ISSUE_CONTROLS = (
 
 VPN_CONTROLS = {f"VPN-0{i}" for i in range(1, 8)}
 LOG_CONTROLS = {f"LOG-0{i}" for i in range(1, 5)}
+NET_CONTROLS = {f"NET-{i:02d}" for i in range(1, 11)}
 
 
 def test_the_catalogue_defines_lnx_web_mail_log_and_vpn_controls(
     catalogue: Catalogue,
 ) -> None:
-    assert set(catalogue.controls) == ISSUE_CONTROLS | LOG_CONTROLS | VPN_CONTROLS
+    assert set(catalogue.controls) == ISSUE_CONTROLS | LOG_CONTROLS | VPN_CONTROLS | NET_CONTROLS
 
 
 def test_every_control_has_an_implementation_severity_and_known_guide_clauses(
@@ -139,20 +140,20 @@ def test_a_control_citing_an_unknown_clause_or_without_code_is_refused(tmp_path:
     root = _copy(tmp_path)
     extra = root / "controls" / "extra.yml"
     extra.write_text(
-        "controls:\n  NET-01:\n    title: OS version\n    rationale: patched\n"
+        "controls:\n  TST-01:\n    title: OS version\n    rationale: patched\n"
         "    severity: high\n    guide: [A10, Z9, M99]\n    groups: [network_devices]\n"
     )
     with pytest.raises(InvalidInputError) as exc:
         load_catalogue(root, frozenset(implementations()))
     assert [str(p) for p in exc.value.problems] == [
-        f"{extra}:6: controls.NET-01.guide: not clause IDs like C3 or M7: Z9"
+        f"{extra}:6: controls.TST-01.guide: not clause IDs like C3 or M7: Z9"
     ]
     extra.write_text(extra.read_text().replace("[A10, Z9, M99]", "[A10, M99]"))
     with pytest.raises(InvalidInputError) as exc:
         load_catalogue(root, frozenset(implementations()))
     assert [str(p) for p in exc.value.problems] == [
-        f"{extra}:2: controls.NET-01: no implementation in toolkit/controls/ (@control decorator)",
-        f"{extra}:6: controls.NET-01.guide: M99 is not in requirements.yml",
+        f"{extra}:2: controls.TST-01: no implementation in toolkit/controls/ (@control decorator)",
+        f"{extra}:6: controls.TST-01.guide: M99 is not in requirements.yml",
     ]
 
 

@@ -38,6 +38,7 @@ CONTROL_MODULES = (
     "toolkit.controls.vpn",
     "toolkit.controls.vpn_software",
     "toolkit.controls.vpn_tunnel",
+    "toolkit.controls.network",
 )
 
 

@@ -1,8 +1,9 @@
 """FortiOS configuration (``show full-configuration``): a nested parser of its
 ``config``/``edit``/``set``/``unset``/``next``/``end`` statements.
 
-A ``config PATH`` block holds settings (``set``) and entries (``edit NAME`` ... ``next``);
-an entry holds settings and nested ``config`` blocks; blocks nest inside VDOMs (``config
+A ``config PATH`` block holds settings (``set``), entries (``edit NAME`` ... ``next``)
+and nested blocks (``config ntpserver`` inside ``config system ntp``); an entry holds
+settings and nested ``config`` blocks; blocks nest inside VDOMs (``config
 vdom`` / ``edit root``) and inside entries. Values are words or quoted strings, which may
 span lines (certificates, replacement messages) and escape ``\\"`` and ``\\\\``. Lines
 starting with ``#`` are comments (``#config-version=...`` names the model and release).
@@ -160,8 +161,8 @@ class _Builder:
     def statement(self, line: Line, verb: str, args: list[str]) -> None:
         top = self.stack[-1]
         if verb == "config":
-            if not args or top.kind == "config":
-                raise ParseError(f"line {line.number}: `config` needs a path, inside an entry")
+            if not args:
+                raise ParseError(f"line {line.number}: `config` needs a path")
             self.open("config", " ".join(args), line)
         elif verb == "edit":
             if len(args) != 1 or top.kind != "config":

@@ -26,7 +26,7 @@ class Section:
 
     def find(self, pattern: str) -> list[Line]:
         rx = re.compile(pattern)
-        return [ln for ln in self.body if rx.search(ln.text.strip())]
+        return [ln for ln in self.body if rx.search(ln.words)]
 
     @property
     def lines(self) -> list[Line]:
@@ -50,7 +50,7 @@ class CiscoConfig:
     def top(self, pattern: str) -> list[Line]:
         """Top-level commands matching ``pattern`` (a regex searched from the start)."""
         rx = re.compile(pattern)
-        return [self._line(o) for o in self._top if rx.match(o.text)]
+        return [ln for ln in (self._line(o) for o in self._top) if rx.match(ln.words)]
 
     def sections(self, pattern: str) -> list[Section]:
         """Top-level commands matching ``pattern`` with every line under them."""
@@ -58,5 +58,5 @@ class CiscoConfig:
         return [
             Section(self._line(o), tuple(self._line(c) for c in o.all_children))
             for o in self._top
-            if rx.match(o.text)
+            if rx.match(" ".join(o.text.split()))
         ]

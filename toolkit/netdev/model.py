@@ -29,6 +29,11 @@ class Line:
     def __str__(self) -> str:
         return f"line {self.number}: {self.text.strip()}"
 
+    @property
+    def words(self) -> str:
+        """The text with its spacing collapsed (``deny   ip`` -> ``deny ip``)."""
+        return " ".join(self.text.split())
+
 
 @dataclass(frozen=True)
 class DeviceSpec:
