@@ -16,7 +16,7 @@ from toolkit.errors import InvalidInputError, Problem
 from toolkit.exitcodes import ExitCode
 from toolkit.paths import work_dir
 from toolkit.report import attendance as att
-from toolkit.report import attendance_files, charter_sign
+from toolkit.report import attendance_files, charter_sign, indicators, indicators_files
 from toolkit.report.activity import (
     DATA_DIR,
     MAX_FILE_BYTES,
@@ -239,3 +239,88 @@ def verify_charter(inventory: Path, pdf: Path, ca_cert: Path | None) -> None:
         f"{f' at {result.signed_at:%Y-%m-%d %H:%M} UTC' if result.signed_at else ''}",
         markup=False,
     )
+
+
+@report.command("indicators")
+@inventory_options
+@click.option(
+    "--period",
+    help="Period of VPN use (forms of `report attendance`; default: this ISO week).",
+)
+@click.option(
+    "--audit-report",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON report of an audit (default: the newest under reports/audit/<inventory>-*/).",
+)
+@click.option(
+    "--previous",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Indicators JSON to compare with (default: the newest older one in the folder).",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Evidence folder (default: the inventory's .telework-data/).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the reports (default: reports/indicators/<inventory>/).",
+)
+@click.option("--timezone", default=att.Options.timezone, show_default=True)
+def indicators_command(  # noqa: PLR0917 (click passes every option)
+    inventory: Path,
+    period: str | None,
+    audit_report: Path | None,
+    previous: Path | None,
+    data_dir: Path | None,
+    output: Path | None,
+    timezone: str,
+) -> None:
+    """The steering team's indicators (A18, A22, C6): active teleworkers per unit and mode,
+    signed charters, on-site head-count against each unit's minimum (C3), VPN use, the last
+    audit's verdicts, open findings and waivers near expiry, backup status, and the trend
+    against the previous report. Aggregates only (A3). Writes HTML (charts) and JSON."""
+    today = date.today()
+    first, last = _period(period) if period else _this_week(today)
+    try:
+        options = att.Options(timezone=att.zone(timezone).key)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--timezone") from None
+    roster = load_environment_roster(inventory)
+    keys = att.device_keys(keys_dir(inventory))
+    evidence = att.load_evidence(data_dir or inventory / DATA_DIR, first, last, options)
+    days = indicators.period_days(first, last, roster.reference.workday_indexes)
+    root = work_dir() / "reports"
+    audit_path = audit_report or indicators.latest_audit(root / "audit", inventory.name)
+    result = indicators.build(
+        roster,
+        inventory=inventory.name,
+        first=first,
+        last=last,
+        vpn=indicators.vpn_figures(roster, keys, evidence, days, options.timezone),
+        audit=indicators.audit_figures(audit_path, today),
+        today=today,
+    )
+    folder = output or root / "indicators" / inventory.name
+    before = previous or indicators_files.previous_report(folder, result)
+    if before is not None:
+        result.trend = indicators.trend(result, indicators.load_previous(before), str(before))
+    written = indicators_files.write(result, folder)
+    out.print(
+        f"A18 indicators {first} to {last}: {result.active} active teleworkers, "
+        f"{result.charters_signed} charters signed, "
+        f"{sum(bool(u.short_days) for u in result.units)} units below the on-site minimum, "
+        f"VPN: {result.vpn.distinct_teleworkers if result.vpn.available else 'no data'}, "
+        f"audit: {result.audit.verdict or 'none yet'}",
+        markup=False,
+    )
+    for kind, path in written.items():
+        out.print(f"written {kind}: {printable(path)}", markup=False)
+
+
+def _this_week(today: date) -> tuple[date, date]:
+    monday = today - timedelta(days=today.weekday())
+    return monday, monday + timedelta(days=6)
