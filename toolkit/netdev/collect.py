@@ -184,6 +184,20 @@ def _connect(spec: DeviceSpec, *, timeout: float, command_timeout: float, accept
     )
 
 
+def _connect_error(spec: DeviceSpec, exc: Exception) -> DeviceError:
+    """Why the connection failed, in one line (netmiko wraps paramiko's host key
+    refusals in its timeout exception)."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, paramiko.BadHostKeyException) or "does not match" in text:
+        return DeviceError(f"host key changed (refused): {text[:300]}")
+    if "not found in known_hosts" in text:
+        return DeviceError(
+            f"unknown host key: [{spec.host}]:{spec.port} is not in {spec.known_hosts} "
+            "(--accept-new-host-keys adds it)"
+        )
+    return DeviceError(f"{type(exc).__name__}: {text[:300]}")
+
+
 def _host_key(conn: Any) -> HostKey | None:
     try:
         key = conn.remote_conn_pre.get_transport().get_remote_server_key()
@@ -212,10 +226,8 @@ def collect(
             f"login refused: the device asks for a password{given} "
             f"(audit_password_file or ansible_ssh_private_key_file): {str(exc)[:200]}"
         ) from exc
-    except paramiko.BadHostKeyException as exc:
-        raise DeviceError(f"host key changed: {exc}") from exc
     except (NetmikoBaseException, paramiko.SSHException, OSError, EOFError, ValueError) as exc:
-        raise DeviceError(f"{type(exc).__name__}: {str(exc).strip()[:300]}") from exc
+        raise _connect_error(spec, exc) from exc
     try:
         host_key = _host_key(conn)
         if spec.platform is not Platform.FORTIOS and not conn.check_enable_mode():
@@ -225,7 +237,7 @@ def collect(
     except DeviceError:
         raise
     except (NetmikoBaseException, paramiko.SSHException, OSError, EOFError, ValueError) as exc:
-        raise DeviceError(f"{type(exc).__name__}: {str(exc).strip()[:300]}") from exc
+        raise DeviceError(f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}") from exc
     finally:
         try:
             conn.disconnect()
