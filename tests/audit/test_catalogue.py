@@ -25,13 +25,16 @@ ISSUE_CONTROLS = (
 
 VPN_CONTROLS = {f"VPN-0{i}" for i in range(1, 8)}
 LOG_CONTROLS = {f"LOG-0{i}" for i in range(1, 5)}
+BYOD_CONTROLS = {f"BYOD-0{i}" for i in range(1, 9)}
 NET_CONTROLS = {f"NET-{i:02d}" for i in range(1, 11)}
 
 
 def test_the_catalogue_defines_lnx_web_mail_log_and_vpn_controls(
     catalogue: Catalogue,
 ) -> None:
-    assert set(catalogue.controls) == ISSUE_CONTROLS | LOG_CONTROLS | VPN_CONTROLS | NET_CONTROLS
+    assert set(catalogue.controls) == (
+        ISSUE_CONTROLS | LOG_CONTROLS | VPN_CONTROLS | NET_CONTROLS | BYOD_CONTROLS
+    )
 
 
 def test_every_control_has_an_implementation_severity_and_known_guide_clauses(

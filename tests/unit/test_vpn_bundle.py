@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import stat
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests import wireguard
+from toolkit.byod.store import Approval, save_approval
 from toolkit.cli.main import cli
 from toolkit.exitcodes import ExitCode
 from toolkit.roster.model import Device, DeviceKind, Mode, Status, Teleworker
@@ -80,6 +81,21 @@ def test_a_phone_bundle_holds_its_own_keys_the_gateway_and_the_support_contact(
 
 
 def test_a_second_bundle_needs_rotate_and_then_gives_new_keys(inventory: Path) -> None:
+    # A personal computer needs the security unit's current approval first (M10).
+    now = datetime.now(UTC)
+    save_approval(
+        inventory,
+        Approval(
+            teleworker="a3",
+            device="pc-3",
+            approved_by="unit",
+            approved_at=now - timedelta(days=1),
+            expires_at=now + timedelta(days=30),
+            report_sha256="0" * 64,
+            token_id="0" * 16,
+            review="-",
+        ),
+    )
     assert bundle(inventory, "a3", "pc-3").exit_code == 0
     first = (inventory / ".vpn" / "keys" / "pc-3.pub").read_text()
     again = bundle(inventory, "a3", "pc-3")

@@ -39,6 +39,7 @@ CONTROL_MODULES = (
     "toolkit.controls.vpn_software",
     "toolkit.controls.vpn_tunnel",
     "toolkit.controls.network",
+    "toolkit.controls.byod",
 )
 
 

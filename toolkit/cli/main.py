@@ -10,6 +10,7 @@ from rich.logging import RichHandler
 
 from toolkit import __version__
 from toolkit.cli.audit import audit
+from toolkit.cli.byod import byod
 from toolkit.cli.capacity import capacity
 from toolkit.cli.common import err, print_problems
 from toolkit.cli.lab import lab
@@ -61,6 +62,7 @@ cli.add_command(roster)
 cli.add_command(provision)
 cli.add_command(audit)
 cli.add_command(vpn)
+cli.add_command(byod)
 cli.add_command(report)
 cli.add_command(capacity)
 

@@ -17,11 +17,13 @@ import json
 import logging
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import segno
 
+from toolkit.byod.store import current_approval
 from toolkit.errors import ToolkitError
 from toolkit.exitcodes import ExitCode
 from toolkit.roster.model import DeviceKind, Roster, Teleworker
@@ -99,6 +101,19 @@ def _find(roster: Roster, teleworker_id: str, device_name: str) -> Teleworker:
     return worker
 
 
+def _check_approved(inventory: Path, worker: Teleworker, device: str) -> None:
+    """M9, M10: a personal computer gets a bundle only while the security unit's approval
+    of its check is current (toolkit byod review, docs/byod.md)."""
+    kind = next(d.kind for d in worker.equipment if d.name == device)
+    now = datetime.now(UTC)
+    if kind is DeviceKind.PERSONAL and current_approval(inventory, worker.id, device, now) is None:
+        raise BundleError(
+            f"{worker.id}: personal computer {device} has no current approval of the security "
+            f"unit (M9, M10): toolkit byod enrol {worker.id} {device}, run the collector on "
+            "the computer, then toolkit byod review REPORT"
+        )
+
+
 def _line(value: object) -> str:
     """A value as it may appear on one line of the configuration (see toolkit.text)."""
     return one_line(str(value))
@@ -161,8 +176,10 @@ def make_bundle(
     """Make the device's keys, write its configuration and QR code (0600) and hand its
     public key and preshared key to the gateway's next run. Refuses (nothing written) an
     unknown teleworker or device, a revoked or unapproved teleworker, a managed laptop, a
-    device the gateway gave no address yet, and an existing bundle unless ``rotate``."""
+    personal computer without a current approval of its check (M10), a device the
+    gateway gave no address yet, and an existing bundle unless ``rotate``."""
     worker = _find(roster, teleworker_id, device)
+    _check_approved(inventory, worker, device)
     gw = load_gateway(inventory, gateway)
     entry = (gw.get("devices") or {}).get(device)
     if entry is None or entry.get("teleworker") != worker.id:
