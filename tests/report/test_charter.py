@@ -145,7 +145,7 @@ def test_the_pades_signature_verifies_and_fails_after_one_byte_changes(
     ca = inventory / ".pki" / "ca.crt"
     good = charter_sign.verify(signed_pdf, ca)
     assert good.ok, good.summary
-    assert "telework charters" in good.signer
+    assert "Telework charters" in good.signer
     assert b"/SubFilter /ETSI.CAdES.detached" in signed_pdf  # PAdES, not adbe.pkcs7
     tampered = bytearray(signed_pdf)
     where = signed_pdf.index(b"stream", len(signed_pdf) // 4) + 20  # inside page content

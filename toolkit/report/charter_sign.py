@@ -1,7 +1,7 @@
 """The administration's signature of a charter (M17, A7: law 53-05): PAdES (PDF Advanced
 Electronic Signature, baseline B-B) made and checked by pyHanko, so anyone holding the
 administration's CA certificate can check the charter was not altered after signing
-(``toolkit report verify-charter`` or pyHanko's own ``pyhanko sign validate``).
+(``toolkit report verify-charter``, or any PAdES validator given the CA as trusted).
 
 The signing certificate: the administration's own in production (``--signer-key``,
 ``--signer-cert``, ``--ca-cert``); in the lab, a document-signing certificate issued once by
@@ -76,7 +76,7 @@ def lab_signer(inventory: Path, administration: str, now: datetime | None = None
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name(
         [
-            x509.NameAttribute(NameOID.COMMON_NAME, f"{administration[:40]} - telework charters"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "Telework charters"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, administration[:64]),
         ]
     )
