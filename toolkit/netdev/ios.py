@@ -34,29 +34,38 @@ class Section:
 
 
 class CiscoConfig:
-    """A parsed IOS/ASA configuration: top-level commands and their sections."""
+    """A parsed IOS/ASA configuration: top-level commands and their sections.
+
+    The tree is read from ciscoconfparse2 once (its objects' attributes are slow to
+    read): each top-level command with the lines under it, which are the objects after it
+    up to the next top-level one (a banner's text included)."""
 
     def __init__(self, text: str, platform: Platform) -> None:
         self.platform = platform
         self.parse = CiscoConfParse(
             text.splitlines(), syntax=_SYNTAX[platform], loguru=False, ignore_blank_lines=False
         )
-        self._top = [o for o in self.parse.objs if o.parent is o]
-
-    @staticmethod
-    def _line(obj: object) -> Line:
-        return Line(int(getattr(obj, "linenum", 0)) + 1, str(getattr(obj, "text", "")))
+        self._sections: list[Section] = []
+        head: Line | None = None
+        body: list[Line] = []
+        for obj in self.parse.objs:
+            line = Line(int(obj.linenum) + 1, str(obj.text))
+            if obj.parent is obj:
+                if head is not None:
+                    self._sections.append(Section(head, tuple(body)))
+                head, body = line, []
+            elif head is not None:
+                body.append(line)
+        if head is not None:
+            self._sections.append(Section(head, tuple(body)))
 
     def top(self, pattern: str) -> list[Line]:
-        """Top-level commands matching ``pattern`` (a regex searched from the start)."""
+        """Top-level commands matching ``pattern`` (a regex matched at the start, on the
+        text with its spacing collapsed)."""
         rx = re.compile(pattern)
-        return [ln for ln in (self._line(o) for o in self._top) if rx.match(ln.words)]
+        return [s.head for s in self._sections if rx.match(s.head.words)]
 
     def sections(self, pattern: str) -> list[Section]:
         """Top-level commands matching ``pattern`` with every line under them."""
         rx = re.compile(pattern)
-        return [
-            Section(self._line(o), tuple(self._line(c) for c in o.all_children))
-            for o in self._top
-            if rx.match(" ".join(o.text.split()))
-        ]
+        return [s for s in self._sections if rx.match(s.head.words)]
