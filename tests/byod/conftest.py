@@ -19,12 +19,51 @@ import pytest
 
 from tests.conftest import REPO
 from toolkit.audit import engine
+from toolkit.audit.catalogue import Severity
+from toolkit.audit.model import Status
+from toolkit.audit.registry import implementations
+from toolkit.byod import windows
+from toolkit.byod.device import device_plan, search_spec
 from toolkit.byod.enrol import Enrolment, enrol
+from toolkit.byod.facts import Facts
+from toolkit.byod.review import judge
 from toolkit.roster import load_environment_roster
 
 FIXTURES = Path(__file__).parent / "fixtures"
 COLLECTOR = REPO / "toolkit" / "byod" / "collectors" / "byod_collect.py"
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+#: What the collector looks for on a computer of the fixture roster: the checkout's
+#: controls and profiles, and the roster's mail domain (example.gov.ma) as a marker.
+PLANNED = device_plan(engine.load(), Path("/inventory"), "pc-3", ("example.gov.ma",))
+SEARCH: dict[str, Any] = {**search_spec(PLANNED), "max_files": 100, "max_depth": 3}
+
+
+def judged(facts: dict[str, Any]) -> dict[str, Status]:
+    """Each BYOD control's status on these facts, as the review judges them."""
+    model = Facts.model_validate(
+        {
+            "format": "telework-byod-facts/1",
+            "teleworker": "a3",
+            "device": "pc-3",
+            "token_id": "0123456789abcdef",
+            "collected_at": "2026-11-25T09:00:00Z",
+            "collector": "test",
+            **facts,
+        },
+        strict=False,
+    )
+    report = judge(
+        windows.complete(model),
+        PLANNED,
+        implementations(),
+        engine.load(),
+        source="test",
+        fail_on=Severity.MEDIUM,
+        now=NOW,
+    )
+    return {r.control: r.status for r in report.hosts[0].results}
 
 
 def load_collector() -> ModuleType:

@@ -8,20 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.byod.conftest import NOW, Computer, collector, recorded
-from toolkit.audit import engine
-from toolkit.audit.catalogue import Severity
+from tests.byod.conftest import SEARCH, Computer, collector, judged, recorded
 from toolkit.audit.model import Status
-from toolkit.audit.registry import implementations
-from toolkit.byod.device import GROUP, device_plan, search_spec
-from toolkit.byod.facts import Facts
-from toolkit.byod.review import judge
-
-#: What the collector looks for on a computer of the fixture roster: the checkout's
-#: controls and profiles, and the roster's mail domain (example.gov.ma) as a marker.
-PLANNED = device_plan(engine.load(), Path("/inventory"), "pc-3", ("example.gov.ma",))
-SEARCH: dict[str, Any] = {**search_spec(PLANNED), "max_files": 100, "max_depth": 3}
-
+from toolkit.byod.device import GROUP
 
 CLEAN = {
     "clamscan --version": "clamscan-version",
@@ -46,32 +35,6 @@ def facts_of(computer: Computer, table: dict[str, str | None], **search: Any) ->
         root=computer.root,
     ).facts()
     return found
-
-
-def judged(facts: dict[str, Any]) -> dict[str, Status]:
-    """Each BYOD control's status on these facts, as the review judges them."""
-    model = Facts.model_validate(
-        {
-            "format": "telework-byod-facts/1",
-            "teleworker": "a3",
-            "device": "pc-3",
-            "token_id": "0123456789abcdef",
-            "collected_at": "2026-11-25T09:00:00Z",
-            "collector": "test",
-            **facts,
-        },
-        strict=False,
-    )
-    report = judge(
-        model,
-        PLANNED,
-        implementations(),
-        engine.load(),
-        source="test",
-        fail_on=Severity.MEDIUM,
-        now=NOW,
-    )
-    return {r.control: r.status for r in report.hosts[0].results}
 
 
 def test_a_computer_with_nmap_hydra_and_a_work_document_fails_byod_05_and_06(

@@ -83,12 +83,12 @@ def security_center(product: WinAvProduct, collected: date) -> Antivirus:
 
 def wifi(text: str) -> Wifi:
     """``netsh wlan show interfaces``: connected when an interface's state is connected,
-    with its authentication and cipher; no wireless interface: not connected."""
+    with its authentication and cipher; no wireless interface (no field at all): not
+    connected; fields without a state this reads (another language): unknown."""
     fields = [(k.strip().casefold(), v) for k, v in _FIELD.findall(text)]
     states = [v.casefold() for k, v in fields if k in _STATE_KEYS]
-    if not states:
-        interfaces = any(k in {"name", "nom"} for k, _ in fields)
-        return Wifi(connected=None if interfaces else False)
+    if not states:  # no interface (a sentence only), or a language not read here
+        return Wifi(connected=None if fields else False)
     if not any(s.startswith("connect") for s in states):
         return Wifi(connected=False)
     auth = next((v for k, v in fields if k in _AUTH_KEYS), "")

@@ -7,16 +7,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from rich.text import Text
 
 from toolkit.audit import engine
 from toolkit.audit.catalogue import Severity
 from toolkit.audit.registry import implementations
+from toolkit.audit.results import AuditReport, Verdict
 from toolkit.byod.enrol import enrol as enrol_device
 from toolkit.byod.review import review as review_report
 from toolkit.cli.audit import AUDITS_HELP
 from toolkit.cli.common import inventory_options, out
 from toolkit.report.files import write_reports
-from toolkit.report.terminal import print_report
+from toolkit.report.terminal import STYLE
 from toolkit.roster import load_environment_roster
 from toolkit.text import printable
 
@@ -32,6 +34,19 @@ BY_OPTION = click.option(
     show_default="your login name",
     help="Who in the security unit issues or approves (kept in the record).",
 )
+
+
+def _print_results(report: AuditReport) -> None:
+    """One line a control (its details indented), then the verdict; every string comes
+    out of the results model printable, and is printed as rich Text, never markup."""
+    for r in report.hosts[0].results:
+        blocks = " (blocks)" if r.blocking else ""
+        line = f"{r.control} [{r.severity}] {r.status}{blocks}: {r.title}: {r.summary}"
+        out.print(Text(line, style=STYLE[r.status]))
+        for detail in r.details:
+            out.print(Text(f"    {detail}"))
+    go = report.verdict is Verdict.GO
+    out.print(Text(f"verdict: {report.verdict.upper()}", style="bold green" if go else "bold red"))
 
 
 def _now() -> datetime:
@@ -126,7 +141,7 @@ def review(  # noqa: PLR0917 (click passes every option)
         fail_on=Severity(fail_on),
     )
     files = write_reports(done.report, done.folder)
-    print_report(done.report, out)
+    _print_results(done.report)
     for kind, path in files.items():
         out.print(f"{kind} report: {path}", markup=False)
     who = f"{printable(done.token.teleworker)} {printable(done.token.device)}"

@@ -300,14 +300,15 @@ class Collector:
         status = self.out("sysadminctl", "-screenLock", "status") or ""
         if "screenLock is off" in status:
             return False, None
-        delay = re.search(r"screenLock delay is (\d+) seconds", status)
+        delay = re.search(r"screenLock delay is (immediate|\d+)", status)
         if delay is None:
             return None, None
         idle_text = self.out(
             "defaults", "-currentHost", "read", "com.apple.screensaver", "idleTime"
         )
         idle = int(idle_text.strip()) if idle_text and idle_text.strip().isdigit() else 1200
-        return (True, idle + int(delay.group(1))) if idle else (False, None)
+        after = 0 if delay.group(1) == "immediate" else int(delay.group(1))
+        return (True, idle + after) if idle else (False, None)
 
 
 def os_facts(family: str, os_id: str, name: str, version: str, build: str = "") -> Facts:
