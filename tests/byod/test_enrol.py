@@ -69,3 +69,10 @@ def test_a_revoked_teleworker_a_phone_or_an_unknown_device_gets_no_token(env_dir
         assert result.exit_code == ExitCode.INVALID_INPUT, result.output
         assert message in result.stderr
     assert not (env_dir / TOKENS_DIR).exists()
+
+
+def test_who_enrols_is_one_plain_line(env_dir: Path) -> None:
+    args = ["byod", "enrol", "-i", str(env_dir), "a3", "pc-3", "--by", "Unit\x1b[2J\nSSI"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == ExitCode.USAGE
+    assert "a name on one line, without control characters" in result.stderr

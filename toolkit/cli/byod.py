@@ -20,7 +20,7 @@ from toolkit.cli.common import inventory_options, out
 from toolkit.report.files import write_reports
 from toolkit.report.terminal import STYLE
 from toolkit.roster import load_environment_roster
-from toolkit.text import printable
+from toolkit.text import printable, unsafe_characters
 
 AUDITS_OPTION = click.option(
     "--audits",
@@ -28,10 +28,18 @@ AUDITS_OPTION = click.option(
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help=AUDITS_HELP,
 )
+def _person(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """``--by`` goes into the records and onto the terminal: one plain line of text."""
+    if not value.strip() or unsafe_characters(value):
+        raise click.BadParameter("a name on one line, without control characters")
+    return value.strip()
+
+
 BY_OPTION = click.option(
     "--by",
     default=getpass.getuser,
     show_default="your login name",
+    callback=_person,
     help="Who in the security unit issues or approves (kept in the record).",
 )
 
