@@ -192,6 +192,12 @@ def test_record_vpn_keeps_counters_and_drops_keys_and_addresses(tmp_path: Path) 
             ":2: rx_bytes: '-1' is not a counter",
         ),
         ("# telework-vpn-samples 1\n\x1b[2J\tx\n", ":2: -: contains U+001B"),
+        (
+            "# telework-vpn-samples 1\n2026-11-23T08:00:00Z\t"
+            "hIz4Sc4cAmd7Qc3pQFmzgbXAw9b1kYnJTaaJ4sCM2jA=\t0\t\u0661\u0662\t2\n",
+            ":2: rx_bytes: '\u0661\u0662' is not a counter",
+        ),
+        ("# telework-vpn-samples 1\n1\r2\n", ":2: -: contains U+000D"),
         ("# telework-vpn-samples 1\n" + "a" * 600 + "\n", ":2: -: line of 600 characters"),
         ("# telework-vpn-samples 1\n1\t2\t3\n", ":2: -: 3 fields, expected 5"),
     ],
