@@ -14,7 +14,7 @@ from tests.netdev.conftest import NONCOMPLIANT_FAILS, config
 from toolkit.cli.main import cli
 from toolkit.netdev.platforms import Platform
 
-INVENTORY = REPO / "inventories" / "example-network"
+INVENTORY = REPO / "docs" / "examples" / "network-devices"
 HOSTS = {
     "rtr-rabat-edge1": Platform.IOS,
     "fw-rabat-vpn1": Platform.ASA,
