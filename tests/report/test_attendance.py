@@ -173,7 +173,10 @@ def test_record_vpn_keeps_counters_and_drops_keys_and_addresses(tmp_path: Path) 
     text = stored.read_text()
     assert peer in text and "203.0.113.7" not in text and "10.8.0.2" not in text
     assert "cHNr" not in text and "cHJpdmF0" not in text
-    assert len(parse_samples(text, str(stored))) == 1
+    assert oct(stored.stat().st_mode & 0o777) == "0o600"
+    again = CliRunner().invoke(cli, ["report", "record-vpn", "-i", str(inv)], input=dump)
+    assert again.exit_code == 0, again.output
+    assert len(parse_samples(stored.read_text(), str(stored))) == 2  # appended, one header
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,7 @@ from toolkit.report import attendance_files, charter_sign, indicators, indicator
 from toolkit.report.activity import (
     DATA_DIR,
     MAX_FILE_BYTES,
-    SAMPLES_MAGIC,
-    VPN_DIR,
+    append_samples,
     prune,
     samples_from_dump,
 )
@@ -206,15 +205,7 @@ def record_vpn(inventory: Path, dump: TextIO, data_dir: Path | None) -> None:
         raise InvalidInputError([Problem(str(dump.name), 1, "-", "dump too large")])
     now = datetime.now(UTC)
     lines = samples_from_dump(text, now)
-    folder = (data_dir or inventory / DATA_DIR) / VPN_DIR
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = folder / f"{now.date().isoformat()}.tsv"
-    new = not path.exists()
-    with path.open("a", encoding="utf-8") as handle:
-        if new:
-            path.chmod(0o600)
-            handle.write(f"{SAMPLES_MAGIC}\n")
-        handle.writelines(f"{line}\n" for line in lines)
+    path = append_samples(data_dir or inventory / DATA_DIR, lines, now)
     err.print(f"{len(lines)} peers sampled into {printable(path)}", markup=False)
 
 

@@ -292,3 +292,17 @@ def prune(data_dir: Path, keep_days: int, today: date) -> list[Path]:
                 path.unlink()
                 removed.append(path)
     return sorted(removed)
+
+
+def append_samples(data_dir: Path, lines: list[str], now: datetime) -> Path:
+    """Append sample lines to the day file of ``now`` (created 0600 with its format line,
+    in a 0700 folder; a symbolic link in its place is refused)."""
+    folder = data_dir / VPN_DIR
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / f"{now.astimezone(UTC).date().isoformat()}.tsv"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+    with os.fdopen(os.open(path, flags, 0o600), "a", encoding="utf-8") as handle:
+        if handle.tell() == 0:  # a new day file starts with its format line
+            handle.write(f"{SAMPLES_MAGIC}\n")
+        handle.writelines(f"{line}\n" for line in lines)
+    return path
