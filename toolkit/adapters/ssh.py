@@ -1,5 +1,5 @@
-"""SSH for the audit: a strict paramiko client, a testinfra host over it, and a probe of
-what a server offers on the wire (key exchange lists, authentication methods).
+"""SSH for the audit: a strict paramiko client and a testinfra host over it (what a server
+offers on the wire is read by toolkit.adapters.ssh_offer, re-exported here).
 
 testinfra's own paramiko backend accepts any host key (WarningPolicy), waits for a
 command forever and keeps all it prints; the client here checks the key against
@@ -33,8 +33,28 @@ from testinfra.backend.paramiko import ParamikoBackend
 from testinfra.host import Host
 
 from toolkit.adapters.channels import Channels, current_owner
+from toolkit.adapters.ssh_offer import (
+    OFFER_MEMO,
+    ServerOffer,
+    audit_transport,
+    connection_offer,
+    probe_offer,
+)
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "OFFER_MEMO",
+    "Endpoint",
+    "HostKeyError",
+    "ServerOffer",
+    "connect",
+    "connection_offer",
+    "exec_bounded",
+    "probe_offer",
+    "sudo_prefix",
+    "testinfra_host",
+]
 
 #: Default cap of what is read from one stream (stdout, stderr) of one command.
 DEFAULT_MAX_OUTPUT = 4 * 1024 * 1024
@@ -123,6 +143,8 @@ def connect(endpoint: Endpoint, *, timeout: float, accept_new: bool = False) -> 
             channel_timeout=timeout,
             allow_agent=endpoint.key_file is None,
             look_for_keys=endpoint.key_file is None,
+            # keeps what the server offers (LNX-03/04 read it: no second connection)
+            transport_factory=audit_transport,
         )
     except paramiko.ssh_exception.NoValidConnectionsError as exc:
         client.close()
@@ -346,70 +368,3 @@ def testinfra_host(
     host = Host(backend)
     backend.set_host(host)
     return host
-
-
-@dataclass(frozen=True)
-class ServerOffer:
-    """What an SSH server offers before anyone logs in."""
-
-    banner: str
-    kex: tuple[str, ...]
-    host_key: tuple[str, ...]
-    ciphers: tuple[str, ...]
-    macs: tuple[str, ...]
-    auth_methods: tuple[str, ...] | None  # None when the server did not say
-
-
-class _OfferTransport(paramiko.Transport):
-    """A client transport that keeps the server's KEXINIT lists."""
-
-    offer: dict[str, list[str]] | None = None
-
-    def _really_parse_kex_init(self, m: paramiko.Message, ignore_first_byte: bool = False) -> Any:
-        parsed = super()._really_parse_kex_init(m, ignore_first_byte)  # type: ignore[misc]
-        if not self.server_mode and self.offer is None:
-            self.offer = parsed
-        return parsed
-
-
-def probe_offer(host: str, port: int, *, timeout: float, user: str = "audit") -> ServerOffer:
-    """Read the server's algorithm lists (KEXINIT) and, when the key exchange completes,
-    the authentication methods it allows (an unauthenticated "none" request). Nothing is
-    logged in; raises OSError or paramiko.SSHException when nothing could be read."""
-    sock = socket.create_connection((host, port), timeout=timeout)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    transport = _OfferTransport(sock)
-    transport.banner_timeout = timeout
-    transport.handshake_timeout = timeout
-    transport.auth_timeout = timeout
-    auth: tuple[str, ...] | None = None
-    try:
-        try:
-            transport.start_client(timeout=timeout)
-            try:
-                transport.auth_none(user)
-                auth = ("none",)
-            except paramiko.BadAuthenticationType as exc:
-                auth = tuple(exc.allowed_types)
-        except paramiko.SSHException as exc:
-            if transport.offer is None:
-                raise
-            log.debug("%s:%s: key exchange stopped after KEXINIT: %s", host, port, exc)
-        offer = transport.offer
-        if offer is None:
-            raise paramiko.SSHException("the server sent no KEXINIT")
-        return ServerOffer(
-            banner=str(transport.remote_version or ""),
-            kex=tuple(offer["kex_algo_list"]),
-            host_key=tuple(offer["server_key_algo_list"]),
-            ciphers=tuple(
-                dict.fromkeys(offer["client_encrypt_algo_list"] + offer["server_encrypt_algo_list"])
-            ),
-            macs=tuple(
-                dict.fromkeys(offer["client_mac_algo_list"] + offer["server_mac_algo_list"])
-            ),
-            auth_methods=auth,
-        )
-    finally:
-        transport.close()
-        sock.close()

@@ -26,8 +26,10 @@ import paramiko
 
 from toolkit.adapters.ssh import (
     DEFAULT_MAX_OUTPUT,
+    OFFER_MEMO,
     HostKeyError,
     connect,
+    connection_offer,
     sudo_prefix,
     testinfra_host,
 )
@@ -142,6 +144,9 @@ def _login(
         client, plan.name, limits.command, password, max_output=limits.max_output
     )
     ctx.sudo = sudo_prefix(password)
+    offer = connection_offer(client)
+    if offer is not None:  # LNX-03/04 read it instead of probing on a connection of their own
+        ctx.memo(OFFER_MEMO, lambda: offer)
     return client
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import paramiko
 
-from toolkit.adapters.ssh import probe_offer
+from toolkit.adapters.ssh import OFFER_MEMO, probe_offer
 from toolkit.audit.context import Context
 from toolkit.audit.model import ControlError, Outcome, Params, as_list
 from toolkit.audit.registry import control
@@ -126,7 +126,7 @@ def _wire_offer(ctx: Context) -> Any:
         except (OSError, paramiko.SSHException, EOFError) as exc:
             return exc
 
-    return ctx.memo("ssh-offer", probe)
+    return ctx.memo(OFFER_MEMO, probe)
 
 
 @control("LNX-03")
