@@ -15,9 +15,17 @@ from toolkit.adapters.ansible import InventoryHost
 from toolkit.adapters.ssh import Endpoint
 from toolkit.errors import InvalidInputError
 from toolkit.netdev import fortios
-from toolkit.netdev.collect import READ_ONLY, ReadOnlyIOS, WriteRefusedError, clean
+from toolkit.netdev.collect import (
+    READ_ONLY,
+    ReadOnlyIOS,
+    WriteRefusedError,
+    ask,
+    clean,
+    complete,
+)
 from toolkit.netdev.inventory import device_of
 from toolkit.netdev.ios import CiscoConfig
+from toolkit.netdev.model import DeviceError
 from toolkit.netdev.platforms import COMMANDS, Platform, UnknownPlatformError, platform_of
 
 
@@ -139,3 +147,37 @@ def test_an_unknown_network_os_is_one_clear_error(tmp_path: Path) -> None:
     ]
     server = InventoryHost("srv", {}, frozenset({"servers"}))
     assert device_of(server, Endpoint("192.0.2.10"), tmp_path, None) is None
+
+
+class _Scripted:
+    """A device channel that answers with the chunks given, one per read."""
+
+    base_prompt = "r1"
+    RETURN = "\n"
+
+    def __init__(self, *chunks: str) -> None:
+        self.chunks = list(chunks)
+        self.sent: list[str] = []
+
+    def write_channel(self, data: str) -> None:
+        self.sent.append(data)
+
+    def read_channel(self) -> str:
+        return self.chunks.pop(0) if self.chunks else ""
+
+
+def test_a_line_that_looks_like_the_prompt_does_not_end_the_answer() -> None:
+    device = _Scripted("show running-config\nhostname r1\n", "r1#", "\nbanner x\nend\nr1#")
+    assert ask(device, "show running-config", timeout=2, max_output=10_000) == (
+        "hostname r1\nr1#\nbanner x\nend"
+    )
+    paged = _Scripted("show run\nline 1\n --More-- ", "\x08\x08\x08line 2\nend\nr1>")
+    assert ask(paged, "show run", timeout=2, max_output=10_000) == "line 1\nline 2\nend"
+    assert paged.sent == ["show run\n", " "]
+
+
+def test_a_configuration_cut_short_is_refused() -> None:
+    assert complete("hostname r1\nend\n", "show running-config") == "hostname r1\nend\n"
+    assert complete(": Saved\nhostname fw\n: end", "show running-config")
+    with pytest.raises(DeviceError, match="cut short"):
+        complete("hostname r1\ninterface Gi0/0\n", "show running-config")

@@ -40,6 +40,8 @@ READ_ONLY = re.compile(
 )
 _MORE = re.compile(r"(?: ?--More-- ?|<--- More --->)(?:[\x08 ]*)")
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x08")
+#: Seconds of silence after the prompt that end an answer.
+QUIET = 0.05
 SAVED_SUFFIX = ".cfg"
 VERSION_SUFFIX = ".version"
 
@@ -132,28 +134,43 @@ def clean(raw: str, command: str) -> str:
 
 def ask(conn: Any, command: str, *, timeout: float, max_output: int) -> str:
     """Send one read-only command and read its answer up to the prompt, at most
-    ``max_output`` characters and ``timeout`` seconds; pages are turned with a space."""
-    prompt = re.compile(re.escape(conn.base_prompt) + r"[^\n]{0,40}[#>$]\s*$")
+    ``max_output`` characters and ``timeout`` seconds; pages are turned with a space. The
+    prompt must start a line and nothing may follow it for a moment (a configuration line
+    that looks like the prompt does not end the answer)."""
+    prompt = re.compile(r"(?:^|\n)" + re.escape(conn.base_prompt) + r"[^\n]{0,40}[#>$]\s*$")
     conn.write_channel(command + conn.RETURN)
     deadline = time.monotonic() + timeout
-    buf = ""
+    buf = pending = ""
     while True:
-        chunk = conn.read_channel()
+        chunk, pending = pending or conn.read_channel(), ""
         if chunk:
             buf += chunk
             if len(buf) > max_output:
                 raise DeviceError(
                     f"`{command}`: answer longer than {max_output} characters (--max-output)"
                 )
-            tail = buf[-200:]
+            tail = buf[-200:].replace("\r", "")
             if _MORE.search(tail) and not prompt.search(tail):
                 conn.write_channel(" ")
                 continue
-            if prompt.search(tail.replace("\r", "")):
-                return clean(buf, command)
+            if prompt.search(tail):
+                time.sleep(QUIET)
+                pending = conn.read_channel()
+                if not pending:
+                    return clean(buf, command)
+                continue
         if time.monotonic() > deadline:
             raise DeviceError(f"`{command}`: no complete answer in {timeout:g} s")
         time.sleep(0.02)
+
+
+def complete(running: str, command: str) -> str:
+    """``running`` when it ends as a whole configuration does (``end``, ASA's ``: end``),
+    else DeviceError: a configuration cut short is never judged."""
+    lines = [ln.strip() for ln in running.splitlines() if ln.strip()]
+    if not lines or lines[-1] not in {"end", ": end"}:
+        raise DeviceError(f"`{command}`: the answer does not end with `end`: cut short")
+    return running
 
 
 def _connect(spec: DeviceSpec, *, timeout: float, command_timeout: float, accept_new: bool) -> Any:
@@ -233,7 +250,10 @@ def collect(
         if spec.platform is not Platform.FORTIOS and not conn.check_enable_mode():
             conn.enable()
         version = ask(conn, commands.version, timeout=command_timeout, max_output=max_output)
-        running = ask(conn, commands.running, timeout=command_timeout, max_output=max_output)
+        running = complete(
+            ask(conn, commands.running, timeout=command_timeout, max_output=max_output),
+            commands.running,
+        )
     except DeviceError:
         raise
     except (NetmikoBaseException, paramiko.SSHException, OSError, EOFError, ValueError) as exc:
