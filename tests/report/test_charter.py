@@ -11,6 +11,7 @@ and look at it."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -211,3 +212,21 @@ def test_the_template_runs_sandboxed_and_reads_nothing_outside_its_folder(
     for url in ("file:///etc/passwd", "http://127.0.0.1:9/logo.png", f"{folder.as_uri()}/../x"):
         with pytest.raises(ValueError, match="only use files of"):
             fetcher.fetch(url)
+
+
+@pytest.mark.parametrize("config", ["ansible.cfg", "toolkit/ansible.cfg"])
+def test_ansible_does_not_read_the_charter_folder_as_inventory(config: str) -> None:
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / config)}
+    proc = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "ansible-inventory"), "-i", "inventories/lab", "--list"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "charter" not in proc.stderr
+    groups = json.loads(proc.stdout)
+    assert not {"administration", "signer", "support"} & set(groups)
