@@ -221,3 +221,39 @@ def test_an_approval_past_its_expiry_unlocks_nothing(inventory: Path, tmp_path: 
     assert review_now(inventory, report, at=at).approval is not None  # 90 days, now gone
     assert current_approval(inventory, "a3", "pc-3", now()) is None
     assert_no_bundle(inventory)
+
+
+def test_the_review_command_exits_0_approved_3_refused_4_tampered(
+    inventory: Path, tmp_path: Path
+) -> None:
+    def run(path: Path):  # type: ignore[no-untyped-def]
+        args = ["byod", "review", "-i", str(inventory), str(path), "--by", "SSI"]
+        return CliRunner().invoke(cli, args)
+
+    good_enrolment = enrol_now(inventory)
+    facts = clean_facts(good_enrolment, now().date())
+    good = write_report(tmp_path / "good.json", good_enrolment, facts, at=now())
+    approved = run(good)
+    assert approved.exit_code == ExitCode.OK, approved.output
+    assert "BYOD-05 [high] pass" in approved.stdout
+    assert "a3 pc-3: approved by SSI until" in approved.stdout
+    assert "verdict: GO" in approved.stdout
+    replayed = run(good)
+    assert replayed.exit_code == ExitCode.CHECK_FAILED
+    assert "was already used" in replayed.stderr
+
+    bad_enrolment = enrol_now(inventory)
+    facts = clean_facts(bad_enrolment, now().date())
+    facts["work_data"]["found"] = [{"path": "Documents/note.odt", "marker": "@example.gov.ma"}]
+    bad = write_report(tmp_path / "bad.json", bad_enrolment, facts, at=now())
+    tampered = tmp_path / "tampered.json"
+    data = json.loads(bad.read_text())
+    data["body"] = data["body"].replace('"Documents/note.odt"', '"Documents/recipe.odt"')
+    tampered.write_text(json.dumps(data))
+    assert run(tampered).exit_code == ExitCode.INVALID_INPUT
+    refused = run(bad)
+    assert refused.exit_code == ExitCode.CHECK_FAILED
+    assert "BYOD-06 [high] fail (blocks): No work data stored on the computer" in refused.stdout
+    assert "    Documents/note.odt (@example.gov.ma)" in refused.stdout
+    assert "a3 pc-3: not approved; its earlier approval is withdrawn" in refused.stdout
+    assert_no_bundle(inventory)
