@@ -13,6 +13,7 @@ import pytest
 from tests.netdev.conftest import CONFIGS, config
 from toolkit.adapters.ansible import InventoryHost
 from toolkit.adapters.ssh import Endpoint
+from toolkit.controls.network_ios import firewall
 from toolkit.errors import InvalidInputError
 from toolkit.netdev import fortios
 from toolkit.netdev.collect import (
@@ -22,10 +23,11 @@ from toolkit.netdev.collect import (
     ask,
     clean,
     complete,
+    parsed,
 )
 from toolkit.netdev.inventory import device_of
 from toolkit.netdev.ios import CiscoConfig
-from toolkit.netdev.model import DeviceError
+from toolkit.netdev.model import DeviceError, DeviceSpec
 from toolkit.netdev.platforms import COMMANDS, Platform, UnknownPlatformError, platform_of
 
 
@@ -181,3 +183,18 @@ def test_a_configuration_cut_short_is_refused() -> None:
     assert complete(": Saved\nhostname fw\n: end", "show running-config")
     with pytest.raises(DeviceError, match="cut short"):
         complete("hostname r1\ninterface Gi0/0\n", "show running-config")
+
+
+def test_an_ios_access_list_ending_on_a_remark_is_judged_by_its_last_entry() -> None:
+    text = (
+        "interface Gi0/0\n ip access-group EDGE in\n!\nip access-list extended EDGE\n"
+        " 10 permit tcp any host 192.0.2.1 eq 443\n 20 deny ip any any log\n"
+        " 30 remark end of the list\nend\n"
+    )
+    device = parsed(DeviceSpec("r", Platform.IOS, "h"), text, "", "t", None)
+    verdict = firewall(device, {})
+    assert verdict.problems == []
+    worse = parsed(DeviceSpec("r", Platform.IOS, "h"), text.replace(" log\n", "\n"), "", "t", None)
+    assert firewall(worse, {}).problems == [
+        "access list EDGE ends on an unlogged implicit deny (line 6: `20 deny ip any any`)"
+    ]

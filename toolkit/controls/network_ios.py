@@ -13,6 +13,7 @@ from toolkit.netdev.model import DeviceConfig, Line
 
 _VERSION = re.compile(r"Cisco IOS[ -]XE Software.*?Version:?\s+([\w.()]+)|IOS.*Version ([\w.()]+)")
 _VTY = r"line vty\b"
+_REMARK = re.compile(r"(\d+ )?remark\b")
 
 
 def _cfg(dev: DeviceConfig) -> CiscoConfig:
@@ -64,7 +65,7 @@ def protocols(dev: DeviceConfig, p: Params) -> Verdict:
 
 def _acl_entries(cfg: CiscoConfig, name: str) -> list[Line]:
     named = cfg.sections(rf"(ip|ipv6) access-list (standard |extended )?{re.escape(name)}$")
-    entries = [ln for s in named for ln in s.body if not ln.text.strip().startswith("remark")]
+    entries = [ln for s in named for ln in s.body if not _REMARK.match(ln.words)]
     numbered = cfg.top(rf"access-list {re.escape(name)} (?!remark)")
     return entries + numbered if (named or numbered) else []
 
