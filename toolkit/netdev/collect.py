@@ -34,9 +34,10 @@ from toolkit.netdev.platforms import COMMANDS, Platform
 
 log = logging.getLogger(__name__)
 
-#: The only lines the collector lets reach a device's shell (besides the enable secret).
+#: The only lines the collector lets reach a device's shell (besides the enable secret):
+#: no pipe (IOS's `| redirect`, `| append` and `| tee` write files).
 READ_ONLY = re.compile(
-    r"^(show \S.*|get \S.*|terminal (length|width|pager) \d+|enable|login|exit|a|)$"
+    r"^((show|get) [^|]+|terminal (length|width|pager) \d+|enable|login|exit|a|)$"
 )
 _MORE = re.compile(r"(?: ?--More-- ?|<--- More --->)(?:[\x08 ]*)")
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x08")
