@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from tests.byod.conftest import FIXTURES, SEARCH, judged
 from toolkit.audit.model import Status
 from toolkit.byod import windows
+from toolkit.byod.envelope import REPORT_FORMAT, parse_facts, read_envelope, seal, seal_key, verify
 from toolkit.byod.facts import WinAvProduct, WinLock
 
 WIN = FIXTURES / "windows"
@@ -135,3 +137,32 @@ def test_a_command_the_collector_could_not_run_leaves_its_fact_empty_with_the_re
     )
     status = judged(facts)
     assert (status["BYOD-01"], status["BYOD-03"]) == (Status.ERROR, Status.ERROR)
+
+
+def test_a_body_as_windows_powershell_writes_it_is_read_strictly(tmp_path: Path) -> None:
+    """The body the PowerShell collector seals, in Windows PowerShell 5.1's JSON (no
+    spaces, <>&' escaped as \\u003c...): accepted by the strict model, its facts read."""
+    body = (WIN / "body-ps51.json").read_text(encoding="utf-8").strip()
+    path = tmp_path / "r.json"
+    path.write_text(
+        json.dumps(
+            {
+                "format": REPORT_FORMAT,
+                "token_id": "0123456789abcdef",
+                "body": body,
+                "hmac_sha256": seal(seal_key("t"), "0123456789abcdef", body),
+            }
+        )
+    )
+    envelope = read_envelope(path)
+    verify(envelope, seal_key("t"))
+    facts = windows.complete(parse_facts(envelope))
+    assert facts.os is not None and (facts.os.build, facts.os.genuine) == ("26200", True)
+    assert facts.last_update == date(2026, 11, 12)
+    assert facts.wifi is not None and (facts.wifi.security, facts.wifi.cipher) == (
+        "WPA2 - Personnel",
+        "CCMP",
+    )
+    assert facts.session is not None and facts.session.admin is False
+    assert facts.work_data is not None
+    assert facts.work_data.found[0].path == "Documents\\Budget <2027> & notes d'équipe.docx"

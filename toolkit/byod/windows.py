@@ -86,7 +86,8 @@ def wifi(text: str) -> Wifi:
     with its authentication and cipher; no wireless interface (no field at all): not
     connected; fields without a state this reads (another language): unknown."""
     fields = [(k.strip().casefold(), v) for k, v in _FIELD.findall(text)]
-    states = [v.casefold() for k, v in fields if k in _STATE_KEYS]
+    # "État" may arrive with its É mangled by a console code page: its "tat" ending stays
+    states = [v.casefold() for k, v in fields if k in _STATE_KEYS or k.endswith("tat")]
     if not states:  # no interface (a sentence only), or a language not read here
         return Wifi(connected=None if fields else False)
     if not any(s.startswith("connect") for s in states):

@@ -35,7 +35,8 @@ function Get-Fact {
     <# The value of $Block, or $null with the reason noted in the report. #>
     param([string]$Name, [scriptblock]$Block)
     try {
-        return & $Block
+        $value = & $Block
+        return , $value  # one object, arrays kept whole (a lone item stays a list)
     } catch {
         $message = "$($_.Exception.GetType().Name): $($_.Exception.Message)"
         [void]$Problems.Add([ordered]@{ fact = $Name; message = $message.Substring(0, [Math]::Min(500, $message.Length)) })
@@ -89,7 +90,7 @@ function Get-WindowsFacts {
         $desktop = Get-ItemProperty 'HKCU:\Control Panel\Desktop' -ErrorAction SilentlyContinue
         $policy = Get-ItemProperty 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System' -ErrorAction SilentlyContinue
         function Get-Value($Item, $Name) {
-            if ($Item -and $Item.PSObject.Properties[$Name]) { return $Item.$Name } else { return $null }
+            if ($Item -and $Item.PSObject.Properties[$Name]) { return [string]$Item.$Name } else { return $null }
         }
         $inactivity = Get-Value $policy 'InactivityTimeoutSecs'
         [ordered]@{
@@ -164,7 +165,7 @@ function Read-Document {
                     if ($entry.FullName -match '^(word/document|xl/sharedStrings|ppt/slides/slide\d+|content)\.xml$') {
                         $reader = New-Object System.IO.StreamReader($entry.Open())
                         $buffer = New-Object char[] $Limit
-                        $count = $reader.Read($buffer, 0, $Limit)
+                        $count = $reader.ReadBlock($buffer, 0, $Limit)
                         $reader.Dispose()
                         (New-Object string($buffer, 0, $count)) -replace '<[^>]{0,2000}>', ' '
                     }
@@ -172,9 +173,8 @@ function Read-Document {
                 return ($parts -join ' ')
             }
             $stream.Position = 0
-            $bytes = New-Object byte[] $Limit
-            $count = $stream.Read($bytes, 0, $Limit)
-            return [System.Text.Encoding]::UTF8.GetString($bytes, 0, $count)
+            $bytes = (New-Object System.IO.BinaryReader($stream)).ReadBytes($Limit)
+            return [System.Text.Encoding]::UTF8.GetString($bytes)
         } finally {
             $stream.Dispose()
         }
@@ -193,7 +193,7 @@ function Get-WorkData {
         $top = if ($place -eq '.') { $profileDir } else { Join-Path $profileDir $place }
         if (-not (Test-Path -LiteralPath $top -PathType Container)) { continue }
         $depth = if ($place -eq '.') { 0 } else { [int]$Search.max_depth }
-        $files = Get-ChildItem -LiteralPath $top -File -Recurse -Depth $depth -Force -ErrorAction SilentlyContinue |
+        $files = Get-ChildItem -LiteralPath $top -File -Recurse -Depth $depth -ErrorAction SilentlyContinue |
             Where-Object { $Search.extensions -contains $_.Extension.ToLowerInvariant() -and -not ($_.Attributes -band [IO.FileAttributes]::ReparsePoint) } |
             Sort-Object FullName
         foreach ($file in $files) {
@@ -227,7 +227,7 @@ function Get-Seal {
 
 $enrolmentData = Get-Content -LiteralPath $Enrolment -Raw -Encoding UTF8 | ConvertFrom-Json
 if ($enrolmentData.format -ne $EnrolmentFormat) {
-    Write-Error "$Enrolment is not an enrolment of the security unit"
+    [Console]::Error.WriteLine("$Enrolment is not an enrolment of the security unit")
     exit 2
 }
 if (-not $Token) {
@@ -236,7 +236,7 @@ if (-not $Token) {
 }
 $Token = $Token.Trim()
 if ($Token.Split('.')[0] -ne $enrolmentData.token_id) {
-    Write-Error 'this token is not the one of this enrolment: ask the security unit'
+    [Console]::Error.WriteLine('this token is not the one of this enrolment: ask the security unit')
     exit 2
 }
 $search = $enrolmentData.search
