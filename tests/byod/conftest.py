@@ -81,8 +81,9 @@ def recorded(
     folder: str, table: Mapping[str, str | None]
 ) -> Callable[[list[str]], tuple[int, str]]:
     """A runner answering each command (argv joined by spaces; a key ending in ``*``
-    matches the commands it starts) with the recorded output file of ``table`` (None: the
-    program fails); any other command is not installed."""
+    matches the commands it starts) with the recorded output file of ``table``
+    (``RC:file`` for another exit code than 0; None: the program fails); any other
+    command is not installed."""
 
     def run(argv: list[str]) -> tuple[int, str]:
         command = " ".join(argv)
@@ -95,7 +96,8 @@ def recorded(
         name = table[key]
         if name is None:
             return 1, "failed\n"
-        return 0, (FIXTURES / folder / name).read_text(encoding="utf-8")
+        rc, _, name = name.rpartition(":") if ":" in name else ("0", "", name)
+        return int(rc), (FIXTURES / folder / name).read_text(encoding="utf-8")
 
     return run
 

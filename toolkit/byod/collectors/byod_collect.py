@@ -214,7 +214,8 @@ class Collector:
                 if folder and candidate.is_file() and os.access(candidate, os.X_OK):
                     found.append({"name": name, "path": str(candidate)})
                     break
-        listed = self.out("dpkg-query", "-W", "-f=${Package} ${Status}\\n", *names) or ""
+        # exits 1 when a name is not a package: its lines for the others still count
+        _, listed = self.run(["dpkg-query", "-W", "-f=${Package} ${Status}\\n", *names])
         for line in listed.splitlines():
             if line.endswith(" install ok installed"):
                 found.append({"name": line.split()[0], "path": "dpkg"})
@@ -254,6 +255,8 @@ class Collector:
     # --- Wi-Fi (BYOD-07) and session (BYOD-08) -----------------------------------
     def wifi_linux(self) -> Facts:
         text = self.out("nmcli", "-t", "-f", "ACTIVE,SSID,SECURITY", "device", "wifi")
+        if text is None and not list((self.root / "sys/class/net").glob("*/wireless")):
+            return {"connected": False, "security": "", "cipher": ""}  # no Wi-Fi interface
         if text is None:
             raise ValueError("nmcli could not list Wi-Fi networks")
         for line in text.splitlines():
@@ -393,18 +396,8 @@ def sealed_report(enrolment: dict[str, Any], token: str, facts: Facts, now: dt.d
     key = hashlib.sha256(token.encode("utf-8")).digest()
     message = f"{REPORT_FORMAT}\n{enrolment['token_id']}\n".encode() + body.encode("utf-8")
     mac = hmac.new(key, message, hashlib.sha256).hexdigest()
-    return (
-        json.dumps(
-            {
-                "format": REPORT_FORMAT,
-                "token_id": enrolment["token_id"],
-                "body": body,
-                "hmac_sha256": mac,
-            },
-            indent=1,
-        )
-        + "\n"
-    )
+    envelope = {"format": REPORT_FORMAT, "token_id": enrolment["token_id"], "body": body}
+    return json.dumps({**envelope, "hmac_sha256": mac}, indent=1) + "\n"
 
 
 def say(text: str, *, error: bool = False) -> None:
