@@ -14,6 +14,7 @@ from toolkit.cli.byod import byod
 from toolkit.cli.capacity import capacity
 from toolkit.cli.common import err, print_problems
 from toolkit.cli.lab import lab
+from toolkit.cli.load import load
 from toolkit.cli.provision import provision
 from toolkit.cli.report import report
 from toolkit.cli.roster import roster
@@ -65,6 +66,7 @@ cli.add_command(vpn)
 cli.add_command(byod)
 cli.add_command(report)
 cli.add_command(capacity)
+cli.add_command(load)
 
 
 def main() -> None:

@@ -1,0 +1,124 @@
+"""What one ``toolkit load`` run does, and the bounds it may not cross. Plain data (no Locust
+import): the CLI builds it, the run process and every worker read it.
+
+Bounds: every run has at most :data:`MAX_USERS` simulated users, at most
+:data:`MAX_RATE` operations a second (``max_rate``, shared by all processes), lasts at most
+:data:`MAX_SECONDS`, and targets only 127.0.0.1, ::1 or an address the inventory names
+(:func:`allowed_target`)."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from toolkit.errors import ToolkitError
+from toolkit.exitcodes import ExitCode
+
+MAX_USERS = 50_000
+MAX_RATE = 5_000.0
+MAX_SECONDS = 3_600
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
+#: Header every message of a run carries (its token): cleanup deletes by it.
+HEADER = "X-Telework-Load"
+
+
+class Slo(BaseModel):
+    """A step meets the SLO when every request's p95 latency and the error rate stay within
+    these (decides ``carried`` and the exit code)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    p95_ms: float = Field(default=1000.0, gt=0)
+    error_rate: float = Field(default=0.01, ge=0, le=1)
+
+
+class Probe(BaseModel):
+    """The probe mailbox (directory role's probe accounts): the password stays in its file,
+    which each worker reads itself (it never crosses the master/worker link)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    login: str
+    address: str
+    password_file: str
+
+
+class LoadConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    platform: Literal["mail"] = "mail"
+    #: teleworker: paced like the activity profile (mixed mail use); flood: SMTP submissions
+    #: back to back (the server's ceiling in messages a second).
+    profile: Literal["teleworker", "flood"] = "teleworker"
+    target: str
+    server_name: str
+    ca_file: str = ""
+    smtp_port: int = Field(default=587, gt=0, lt=65536)
+    imap_port: int = Field(default=993, gt=0, lt=65536)
+    #: flood only: plain SMTP without STARTTLS nor AUTH (the anchor smtp-source speaks).
+    smtp_plain: bool = False
+    probe: Probe
+    steps: tuple[int, ...] = Field(min_length=1)
+    step_seconds: float = Field(gt=0)
+    spawn_rate: float = Field(default=100.0, gt=0)
+    max_rate: float = Field(default=500.0, gt=0, le=MAX_RATE)
+    slo: Slo = Field(default_factory=Slo)
+    #: Teleworker pacing, per simulated user and hour (from the capacity profile).
+    sent_per_hour: float = Field(default=4.5, ge=0)
+    read_per_hour: float = Field(default=10.6, ge=0)
+    logins_per_hour: float = Field(default=2.0, ge=0)
+    idle_per_hour: float = Field(default=60 / 29, ge=0)
+    message_bytes: int = Field(default=2_000, gt=0, le=10_000_000)
+    timeout: float = Field(default=10.0, gt=0, le=120)
+    token: str = Field(default_factory=lambda: secrets.token_hex(8), pattern=r"^[0-9a-f]{16}$")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> LoadConfig:
+        if max(self.steps) > MAX_USERS or min(self.steps) < 1:
+            raise ValueError(f"each step has 1 to {MAX_USERS} users")
+        if list(self.steps) != sorted(self.steps):
+            raise ValueError("steps must go up (a stepped ramp)")
+        if self.duration > MAX_SECONDS:
+            raise ValueError(f"a run lasts at most {MAX_SECONDS} s (steps x step seconds)")
+        return self
+
+    @property
+    def duration(self) -> float:
+        return len(self.steps) * self.step_seconds
+
+
+def stepped(top: int, count: int) -> tuple[int, ...]:
+    """``count`` evenly spaced steps up to ``top`` users."""
+    return tuple(sorted({max(1, round(top * (i + 1) / count)) for i in range(count)}))
+
+
+def allowed_target(target: str, inventory_addresses: dict[str, str]) -> str:
+    """The address to load: 127.0.0.1/::1, an address the inventory names, or an inventory
+    host's name (its address). Anything else is refused: a load test is an attack on
+    whatever it points at."""
+    if target in inventory_addresses:
+        return inventory_addresses[target]
+    try:
+        address = str(ipaddress.ip_address(target))
+    except ValueError:
+        address = ""
+    if address in LOOPBACK or (address and address in inventory_addresses.values()):
+        return address
+    known = ", ".join(sorted(inventory_addresses)) or "none"
+    raise ToolkitError(
+        f"refusing to load {target!r}: only 127.0.0.1, ::1 or a host of the inventory "
+        f"(hosts: {known}) may be targeted",
+        exit_code=ExitCode.USAGE,
+    )
+
+
+def read_password(probe: Probe) -> str:
+    try:
+        password = Path(probe.password_file).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ToolkitError(f"password of the probe account {probe.login}: {exc}") from exc
+    if not password:
+        raise ToolkitError(f"password of the probe account {probe.login}: file is empty")
+    return password
