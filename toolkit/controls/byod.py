@@ -56,7 +56,8 @@ def os_genuine_supported(ctx: Context, p: Params) -> Outcome:
     warnings = []
     if 0 <= left < int(p["warn_days"]):
         warnings.append(f"{name} reaches its end of support on {eol} ({left} days)")
-    return Outcome.of(problems, f"{name} genuine and supported until {eol}", warnings=warnings)
+    genuine = "licensed and " if info.family == "windows" and info.genuine else ""
+    return Outcome.of(problems, f"{name} {genuine}supported until {eol}", warnings=warnings)
 
 
 @control("BYOD-02", needs_ssh=False)
