@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from toolkit.byod.envelope import seal_key
 from toolkit.errors import InvalidInputError, Problem, ToolkitError
 from toolkit.exitcodes import ExitCode
+from toolkit.secrets import write_secret as write_private
 
 #: Inside the inventory's VPN folder (toolkit.vpn.layout.VPN_DIR; not imported from
 #: there: toolkit.vpn imports this package for its gate, tests check they agree).
@@ -79,18 +80,6 @@ class Approval(_Record):
 
 
 R = TypeVar("R", bound=_Record)
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` with mode 0600 from the start (folders 0700), replaced
-    in one step."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
 
 
 def _save(path: Path, record: _Record) -> None:

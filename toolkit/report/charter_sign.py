@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 from cryptography.x509.oid import NameOID
 
 from toolkit.errors import ToolkitError
+from toolkit.secrets import write_secret
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +115,7 @@ def lab_signer(inventory: Path, administration: str, now: datetime | None = None
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    fd = os.open(files.key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
+    write_secret(files.key, pem)
     files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     log.info("issued the charter-signing certificate %s", files.cert)
     return files

@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +26,7 @@ from toolkit.byod.store import current_approval
 from toolkit.errors import ToolkitError
 from toolkit.exitcodes import ExitCode
 from toolkit.roster.model import DeviceKind, Roster, Teleworker
+from toolkit.secrets import write_secret
 from toolkit.text import one_line
 from toolkit.vpn.keys import KeyPair, generate_keypair, generate_psk
 from toolkit.vpn.layout import BUNDLES_DIR, GATEWAYS_DIR, KEYS_DIR
@@ -48,17 +48,6 @@ class Bundle:
     config: Path
     qr_code: Path
     public_key_file: Path
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` with mode 0600 from the start (never readable by others)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
 
 
 def load_gateway(inventory: Path, gateway: str | None = None) -> dict[str, Any]:
@@ -199,9 +188,9 @@ def make_bundle(
     text = render_config(worker, device, entry, gw, keys=keys, psk=psk)
     png = io.BytesIO()
     segno.make(text, error="l", micro=False).save(png, kind="png", scale=4, border=4)
-    _write_private(config, text.encode())
-    _write_private(qr_code, png.getvalue())
-    _write_private(inventory / KEYS_DIR / f"{device}.psk", f"{psk}\n".encode())
-    _write_private(public_file, f"{keys.public}\n".encode())
+    write_secret(config, text.encode())
+    write_secret(qr_code, png.getvalue())
+    write_secret(inventory / KEYS_DIR / f"{device}.psk", f"{psk}\n".encode())
+    write_secret(public_file, f"{keys.public}\n".encode())
     log.info("bundle for %s %s written to %s", worker.id, device, config)
     return Bundle(worker.id, device, str(entry["address_v4"]), config, qr_code, public_file)
