@@ -12,7 +12,15 @@ bench-vpn-cl), applies playbooks/vpn_gateway.yml to them, then prints:
    (goal < 2 s) the way the role applies them (``telework-wg-apply``: one ``wg set`` with
    the peers that differ; new set elements), compared with ``wg syncconf``, while the
    client keeps a TCP stream running through the tunnel (its empty intervals during each
-   change are printed), and the wall time of the whole ``peers.yml`` run through Ansible.
+   change are printed), and the wall time of the whole ``peers.yml`` run through Ansible;
+3. ``toolkit roster revoke`` end to end with ``--peers`` teleworkers in the inventory's
+   roster.csv (goal < 10 s): the path before (the roster edited, then the whole
+   ``playbooks/roster_sync.yml``) and ``toolkit roster revoke ID`` as it is now, each on
+   a different teleworker, with Ansible's slowest tasks of each; then it checks that both
+   revoked keys are gone from ``wg show`` and that a whole sync afterwards changes nothing
+   on the gateway (the narrow run left what a whole sync would).
+
+``--revoke-only`` runs the third part alone (no iperf3).
 
 Bounded: iperf3 runs ``--seconds`` (at most 30), at most 10,000 peers, every command has a
 timeout, nothing is aimed anywhere but these containers. The containers and the network
@@ -24,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -51,7 +60,7 @@ def sh(container: str, script: str, timeout: float = 300, check: bool = True) ->
     return podman("exec", container, "bash", "-c", script, timeout=timeout, check=check).stdout
 
 
-def start() -> None:
+def start(iperf: bool = True) -> None:
     if podman("network", "exists", NETWORK, check=False).returncode != 0:
         podman("network", "create", NETWORK)
     cache = apt_cache("bookworm")
@@ -64,13 +73,16 @@ def start() -> None:
         podman(*args, IMAGE, "/sbin/init")
     for name in (GW, SVC, CL):
         sh(name, "systemctl is-system-running --wait > /dev/null 2>&1; true", 60)
+        if not iperf:
+            continue
         sh(
             name,
             "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
             "--no-install-recommends iperf3 > /dev/null",
             600,
         )
-    sh(SVC, "systemd-run --unit=iperf3-bench iperf3 -s", 30)
+    if iperf:
+        sh(SVC, "systemd-run --unit=iperf3-bench iperf3 -s", 30)
 
 
 def address(container: str) -> str:
@@ -275,16 +287,136 @@ def apply_change(hosts: Path, peers: int) -> None:
     )
 
 
+REFERENCE = """\
+telework_workdays: [mon, tue, wed, thu, fri]
+telework_office_hours: "08:30-16:30"
+telework_mail_domains: [bench.gov.ma]
+telework_units:
+  bench: {name: Bench, staff: 100000, min_onsite: 1}
+telework_vpn_groups:
+  staff: {description: everyone}
+"""
+HEADER = (
+    "id;name_latin;name_arabic;email;unit;mode;schedule;approved_on;approved_by;"
+    "equipment;vpn_groups;status;eligible_tasks"
+)
+
+
+def roster_inventory(folder: Path, peers: int) -> Path:
+    """An inventory folder whose roster.csv has ``peers`` teleworkers (the vars plugin
+    gives it to Ansible, as in production): the client's laptop and others whose keys are
+    made here."""
+    hosts = inventory(folder, peers)
+    data = yaml.safe_load(hosts.read_text())
+    del data["all"]["vars"]["telework_roster"], data["all"]["vars"]["telework_vpn_groups"]
+    hosts.write_text(yaml.safe_dump(data))
+    (folder / "group_vars" / "all").mkdir(parents=True, exist_ok=True)
+    (folder / "group_vars" / "all" / "telework.yml").write_text(REFERENCE)
+    rows = [HEADER]
+    for i in range(peers):
+        device = CL if i == 0 else f"dev{i:05d}"
+        rows.append(
+            f"bench{i};Agent {i};الموظف {i};agent{i}@bench.gov.ma;bench;full;;2026-09-01;bench;"
+            f"laptop:{device};staff;active;Dossiers"
+        )
+    (folder / "roster.csv").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+def anchor_roles(folder: Path, ref: str) -> Path:
+    """The roles as commit ``ref`` had them (the anchor of the revoke timing)."""
+    tar = folder / "roles.tar"
+    run(["git", "archive", "-o", str(tar), ref, "roles"], cwd=str(project_root()), timeout=120)
+    run(["tar", "-xf", str(tar), "-C", str(folder)], timeout=120)
+    return folder / "roles"
+
+
+def toolkit_cli(inventory_dir: Path, *args: str, roles: Path | None = None) -> float:
+    """``toolkit ARGS -i INVENTORY``: its wall time (it fails the bench when it fails)."""
+    env = dict(podman.env, ANSIBLE_ROLES_PATH=str(roles or project_root() / "roles"))
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    command = [str(Path(sys.executable).parent / "toolkit"), *args, "-i", str(inventory_dir)]
+    began = time.monotonic()
+    run(command, env=env, timeout=1800, cwd=str(project_root()))
+    return time.monotonic() - began
+
+
+#: A line of profile_tasks' recap: the task's name, dashes, its seconds.
+TIMED = re.compile(r" -+ \d+\.\d+s$")
+
+
+def slowest_tasks(count: int = 5) -> str:
+    """The slowest tasks of the newest ansible-playbook log (profile_tasks' lines)."""
+    logs = sorted((project_root() / ".cache" / "provision").glob("*.log"))
+    if not logs:
+        return "(no log)"
+    timed = [line for line in logs[-1].read_text().splitlines() if TIMED.search(line)]
+    return "\n".join(f"    {line.strip()}" for line in timed[:count])
+
+
+def peer_keys() -> set[str]:
+    return set(sh(GW, "wg show wg0 peers", 60).split())
+
+
+#: The last commit before tasks/peers.yml planned the peers in one filter call: the anchor
+#: of the revoke timing (the path before, measured in the same run).
+ANCHOR = "ad5de1202ef023d45d355940b7d48f06ad5d6544"
+
+
+def revoke_timing(folder: Path, peers: int, anchor: str = ANCHOR) -> None:
+    print(f"\n== toolkit roster revoke with {peers} teleworkers (goal < 10 s) ==")
+    inv = roster_inventory(folder / "roster-inventory", peers)
+    playbook(inv / "hosts.yml", project_root() / "playbooks" / "vpn_gateway.yml")
+    before = peer_keys()
+    print(f"peers configured: {len(before)}")
+    keys = inv / KEYS_DIR
+    old_key = (keys / "dev00001.pub").read_text().strip()
+    new_key = (keys / "dev00002.pub").read_text().strip()
+    edit = toolkit_cli(inv, "roster", "revoke", "bench1", "--reason", "bench", "--no-sync")
+    # what `revoke` ran after the edit until now: the whole sync, with the roles as the
+    # anchor commit had them (peers.yml templating every peer in Jinja)
+    old_roles = anchor_roles(folder, anchor)
+    sync = toolkit_cli(inv, "provision", "--playbook", "playbooks/roster_sync.yml", roles=old_roles)
+    print(slowest_tasks())
+    print(
+        f"before (roles of {anchor[:10]}): roster edit {edit:.1f} s + whole roster_sync.yml "
+        f"{sync:.1f} s = "
+        f"{edit + sync:.1f} s"
+    )
+    now = toolkit_cli(inv, "roster", "revoke", "bench2", "--reason", "bench")
+    print(slowest_tasks())
+    print(f"now: toolkit roster revoke bench2 end to end: {now:.1f} s (goal < 10 s)")
+    print(f"ratio: {(edit + sync) / now:.1f}x faster")
+    after = peer_keys()
+    gone = old_key not in after and new_key not in after
+    print(
+        f"revoked keys gone from `wg show wg0 peers`: {'yes' if gone else 'NO'} "
+        f"({len(before)} -> {len(after)} peers)"
+    )
+    conf = "sha256sum /etc/wireguard/wg0.conf /etc/telework/vpn_gateway/peer-sets.nft"
+    narrow = sh(GW, conf, 30)
+    whole = playbook(inv / "hosts.yml", project_root() / "playbooks" / "roster_sync.yml")
+    same = sh(GW, conf, 30) == narrow and peer_keys() == after
+    print(
+        f"a whole roster_sync.yml afterwards ({whole:.1f} s): gateway files and peers "
+        f"{'unchanged' if same else 'CHANGED'}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5, help="iperf3 duration per run")
     parser.add_argument("--peers", type=int, default=5000, help="peers for the change timing")
     parser.add_argument("--keep", action="store_true", help="leave the containers running")
+    parser.add_argument("--revoke-only", action="store_true", help="only the revoke timing")
     args = parser.parse_args()
     seconds, peers = min(args.seconds, 30), min(args.peers, 10000)
-    start()
+    start(iperf=not args.revoke_only)
     folder = Path(tempfile.mkdtemp(prefix="bench-vpn-"))
     try:
+        if args.revoke_only:
+            revoke_timing(folder, peers)
+            return
         hosts = inventory(folder, 1)
         playbook(hosts, project_root() / "playbooks" / "vpn_gateway.yml")
         role = iperf(seconds)
@@ -298,6 +430,7 @@ def main() -> None:
         print(f"hand-made wg-quick tunnel:              {hand / 1e6:8.1f} Mbit/s")
         print(f"ratio: {role / hand:.2f} (goal >= 0.9)")
         apply_change(inventory(folder, peers), peers)
+        revoke_timing(folder, peers)
     finally:
         if not args.keep:
             for name in (GW, SVC, CL):

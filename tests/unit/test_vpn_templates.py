@@ -6,6 +6,8 @@ roles/vpn_client render them without the toolkit package)."""
 from __future__ import annotations
 
 import base64
+import importlib.util
+from types import ModuleType
 from typing import Any
 
 import jinja2
@@ -16,6 +18,18 @@ from tests import wireguard
 from tests.conftest import REPO
 
 KEY = "K" * 42 + "A="
+
+
+def _filters() -> ModuleType:
+    path = REPO / "roles" / "vpn_gateway" / "filter_plugins" / "vpn_gateway.py"
+    spec = importlib.util.spec_from_file_location("vpn_gateway_filters", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+FILTERS = _filters()
 BREAKERS = ["\n", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029", "\u202e", "\t"]
 
 
@@ -52,8 +66,7 @@ def _gateway(teleworker: str, group: str) -> str:
         vpn_gateway_port=51820,
         vpn_gateway_mtu=1420,
         __vpn_gateway_private_key={"content": base64.b64encode(KEY.encode()).decode()},
-        __vpn_gateway_peers=[peer],
-        __vpn_gateway_client_keys={"ph-2": {"psk": KEY}},
+        __vpn_gateway_plan={"peers_conf": FILTERS.peer_section(peer, KEY, ipv6=False)},
     )
 
 

@@ -7,11 +7,19 @@ teleworker is revoked, is marked ``retired`` with the date and keeps its index, 
 address is not given to someone else while logs still name it; it gets the same address
 back if it returns. A new device takes the lowest index never used; only when the network
 is full is the longest-retired index given again.
+
+:func:`peer_plan` does the whole per-peer work of ``tasks/peers.yml`` in one call and
+hands Ansible text (the peers' configuration, the access sets, the allocation and the
+export as JSON) instead of lists of thousands of entries: Ansible's templating of such
+lists, and Jinja loops over them, took tens of seconds with 5,000 peers (bench/vpn.py).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -163,11 +171,119 @@ def device_addresses(
     return out
 
 
+#: Values from the roster go on one line of a configuration file: line breaks of any kind,
+#: controls and bidi overrides become one space (as toolkit.text.one_line does).
+ONE_LINE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+
+
+def set_name(group: str) -> str:
+    """An access group's name as nftables set names take it (letters, digits, _)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", group)
+
+
+def nice_json(data: Any) -> str:
+    """JSON as Ansible's ``to_nice_json`` writes it (the files stay byte for byte the same)."""
+    return json.dumps(data, indent=4, sort_keys=True, separators=(",", ": "))
+
+
+def _state(content_b64: str) -> dict[str, Any]:
+    """The allocation file as ``slurp`` read it (base64; empty: no file yet)."""
+    if not content_b64:
+        return {}
+    try:
+        data = json.loads(base64.b64decode(content_b64, validate=True).decode("utf-8"))
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise AnsibleFilterError(f"the allocation kept on the gateway is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise AnsibleFilterError("the allocation kept on the gateway is not a JSON object")
+    return data
+
+
+def peer_section(peer: dict[str, Any], psk: str, ipv6: bool) -> str:
+    """One ``[Peer]`` section of the gateway's configuration (a blank line before it); the
+    comment naming the teleworker, device and groups is kept on one line."""
+    comment = f"{peer['teleworker']} {peer['device']} ({peer['kind']}; groups: "
+    comment = ONE_LINE.sub(" ", comment + " ".join(peer["groups"]) + ")").strip()
+    allowed = f"{peer['address_v4']}/32" + (f", {peer['address_v6']}/128" if ipv6 else "")
+    return (
+        f"\n[Peer]\n# {comment}\nPublicKey = {peer['public_key']}\n"
+        f"PresharedKey = {psk}\nAllowedIPs = {allowed}\n"
+    )
+
+
+def _sets_text(peers: list[dict[str, Any]], groups: list[str], table: str, ipv6: bool) -> str:
+    lines = [f"table inet {table} {{"]
+    for group in groups:
+        name = set_name(group)
+        lines += [
+            f"  set peers_{name}_v4 {{ type ipv4_addr; }}",
+            f"  set peers_{name}_v6 {{ type ipv6_addr; }}",
+        ]
+    lines.append("}")
+    for group in groups:
+        name = set_name(group)
+        members = [p for p in peers if group in p["groups"]]
+        lines += [
+            f"flush set inet {table} peers_{name}_v4",
+            f"flush set inet {table} peers_{name}_v6",
+        ]
+        if members:
+            v4 = ", ".join(p["address_v4"] for p in members)
+            lines.append(f"add element inet {table} peers_{name}_v4 {{ {v4} }}")
+            if ipv6:
+                v6 = ", ".join(p["address_v6"] for p in members)
+                lines.append(f"add element inet {table} peers_{name}_v6 {{ {v6} }}")
+    return "\n".join(lines) + "\n"
+
+
+def peer_plan(
+    roster: list[dict[str, Any]],
+    state_b64: str,
+    *,
+    keys_dir: str,
+    network_v4: str,
+    network_v6: str,
+    today: str,
+    groups: list[str],
+    table: str,
+) -> dict[str, Any]:
+    """Everything tasks/peers.yml writes, from the roster, the allocation kept on the
+    gateway (``slurp``'s base64, empty when there is none) and the keys on the controller:
+
+    ``allocation_json`` (the new allocation file), ``peers_conf`` (the ``[Peer]``
+    sections of the WireGuard configuration, preshared keys included: no_log),
+    ``sets_nft`` (each access group's peer addresses), ``devices_json`` (the export's
+    devices), ``waiting`` (devices without keys yet) and ``peers`` (how many)."""
+    ipv6 = bool(network_v6)
+    wanted = devices(roster)
+    allocation = allocate(_state(state_b64), wanted, network_v4, network_v6, today)
+    keys = client_keys(wanted, keys_dir)
+    addressed = device_addresses(wanted, allocation, keys, network_v4, network_v6)
+    peers = [d for d in addressed if d["peer"]]
+    return {
+        "allocation_json": nice_json(allocation),
+        "peers_conf": "".join(peer_section(p, keys[p["device"]]["psk"], ipv6) for p in peers),
+        "sets_nft": _sets_text(peers, sorted(groups), table, ipv6),
+        "devices_json": json.dumps({d["device"]: d for d in addressed}),
+        "waiting": [d["device"] for d in addressed if not d["peer"]],
+        "peers": len(peers),
+    }
+
+
+def export_json(settings: dict[str, Any], devices_json: str) -> str:
+    """The gateway's export for the clients: ``settings`` plus ``devices`` (from
+    :func:`peer_plan`), as to_nice_json writes it."""
+    return nice_json({**settings, "devices": json.loads(devices_json)})
+
+
 class FilterModule:
-    """vpn_gateway_devices, _allocate, _address, _client_keys, _device_addresses."""
+    """vpn_gateway_devices, _allocate, _address, _client_keys, _device_addresses,
+    _peer_plan, _export_json."""
 
     def filters(self) -> dict[str, Any]:
         return {
+            "vpn_gateway_peer_plan": peer_plan,
+            "vpn_gateway_export_json": export_json,
             "vpn_gateway_devices": devices,
             "vpn_gateway_allocate": allocate,
             "vpn_gateway_address": address,
