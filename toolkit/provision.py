@@ -18,6 +18,7 @@ from typing import Any
 from toolkit.adapters.ansible import ansible_env, tool
 from toolkit.errors import ExternalCommandError
 from toolkit.paths import log_dir, playbook_target, plugin_name, work_dir
+from toolkit.secrets import vault_password_file
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,9 @@ def run_playbook(
     stamp = time.strftime("%Y%m%d-%H%M%S")
     log_file = logs / f"{stamp}-{Path(playbook).stem}.log"
     argv = [tool("ansible-playbook"), "-i", str(inventory), playbook_target(playbook)]
+    vault = vault_password_file()
+    if vault is not None:
+        argv += ["--vault-password-file", str(vault)]
     if limit:
         argv += ["--limit", limit]
     if check:

@@ -13,6 +13,7 @@ from typing import Any
 from toolkit.adapters.process import run
 from toolkit.errors import ExternalCommandError, InvalidInputError, Problem
 from toolkit.paths import ansible_config
+from toolkit.secrets import vault_password_file
 
 
 def ansible_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -58,10 +59,13 @@ def load_inventory(
     """Hosts of an inventory with their variables and every group they belong to
     (transitively), as ``ansible-inventory --list`` sees them.
 
-    ``with_roster=False`` leaves the roster vars plugin out (the lab needs only hosts)."""
+    ``with_roster=False`` leaves the roster vars plugin out (the lab needs only hosts).
+    Vaulted values are decrypted by Ansible with the run's vault password file."""
     extra = {} if with_roster else {"ANSIBLE_VARS_ENABLED": "host_group_vars"}
+    vault = vault_password_file()
+    vault_args = ["--vault-password-file", str(vault)] if vault is not None else []
     proc = run(
-        [tool("ansible-inventory"), "-i", str(inventory), "--list"],
+        [tool("ansible-inventory"), "-i", str(inventory), "--list", *vault_args],
         timeout=timeout,
         env=ansible_env(extra),
         check=False,

@@ -47,8 +47,10 @@ from toolkit.audit.results import (
 )
 from toolkit.audit.targets import HostPlan, PlannedControl
 from toolkit.audit.waivers import Waiver, find_waiver
+from toolkit.errors import ToolkitError
 from toolkit.netdev import collect
 from toolkit.netdev.model import DeviceError
+from toolkit.secrets import read_secret
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +119,13 @@ def _run_with_timeout(
 
 
 def _become_password(path: Path | None) -> str | None:
-    """The sudo password kept in ``path`` (first line), or None without a file."""
+    """The sudo password kept in ``path`` (first line; decrypted by Ansible's VaultLib when
+    the file is vaulted), or None without a file."""
     if path is None:
         return None
     try:
-        return path.read_text(encoding="utf-8").splitlines()[0]
-    except (OSError, IndexError) as exc:
+        return read_secret(path).decode("utf-8").splitlines()[0]
+    except (OSError, IndexError, UnicodeDecodeError, ToolkitError) as exc:
         raise ConnectionError(f"cannot read the sudo password file {path}: {exc}") from exc
 
 

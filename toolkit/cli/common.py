@@ -12,6 +12,7 @@ from rich.console import Console
 
 from toolkit.errors import Problem, Severity
 from toolkit.paths import inventory_dir
+from toolkit.secrets import VAULT_PASSWORD_ENV, use_vault_password_file
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -21,7 +22,17 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def inventory_flags(func: F) -> F:
     """``--env NAME`` and ``-i/--inventory DIR`` as they are given (``env``,
-    ``inventory_path``); :func:`resolve_inventory` turns them into a folder when needed."""
+    ``inventory_path``); :func:`resolve_inventory` turns them into a folder when needed.
+    ``--vault-password-file FILE`` is passed to every Ansible command of the run."""
+    func = click.option(
+        "--vault-password-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        envvar=VAULT_PASSWORD_ENV,
+        expose_value=False,
+        callback=lambda _ctx, _param, value: use_vault_password_file(value),
+        help="File holding the Ansible Vault password of the environment's vaulted "
+        "secrets (group_vars/all/vault.yml); never kept in the repository.",
+    )(func)
     func = click.option(
         "-i",
         "--inventory",
