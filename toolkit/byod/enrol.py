@@ -21,8 +21,9 @@ from pathlib import Path
 
 from toolkit.audit.catalogue import Catalogue
 from toolkit.byod.device import device_plan, personal_device, search_spec
-from toolkit.byod.store import HANDOUTS_DIR, TokenRecord, new_token, save_token, write_private
+from toolkit.byod.store import HANDOUTS_DIR, TokenRecord, new_token, save_token
 from toolkit.roster.model import Roster
+from toolkit.secrets import write_secret
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def enrol(
             zf.writestr(name, collector_text(name))
         zf.writestr("enrolment.json", json.dumps(enrolment_document(record, search), indent=2))
     handout = inventory / HANDOUTS_DIR / f"{worker.id}-{device}-{record.token_id}.zip"
-    write_private(handout, archive.getvalue())
+    write_secret(handout, archive.getvalue())
     save_token(inventory, record)  # last: a failed handout leaves no token behind
     log.info("token %s issued for %s %s, handout %s", record.token_id, worker.id, device, handout)
     return Enrolment(token, record, handout)

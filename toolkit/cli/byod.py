@@ -28,6 +28,8 @@ AUDITS_OPTION = click.option(
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help=AUDITS_HELP,
 )
+
+
 def _person(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """``--by`` goes into the records and onto the terminal: one plain line of text."""
     if not value.strip() or unsafe_characters(value):
