@@ -66,12 +66,18 @@ def use_vault_password_file(path: Path | None) -> None:
         os.environ[VAULT_PASSWORD_ENV] = str(path.expanduser().resolve())
 
 
-def _vault(password_file: Path | None) -> object:
+def _vault(password_file: Path | None, password: bytes | None = None) -> object:
     # Ansible is imported only when a vault is used (it is slow to import).
     from ansible.constants import DEFAULT_VAULT_ID_MATCH  # noqa: PLC0415
     from ansible.parsing.dataloader import DataLoader  # noqa: PLC0415
-    from ansible.parsing.vault import VaultLib, get_file_vault_secret  # noqa: PLC0415
+    from ansible.parsing.vault import (  # noqa: PLC0415
+        VaultLib,
+        VaultSecret,
+        get_file_vault_secret,
+    )
 
+    if password is not None:
+        return VaultLib([(DEFAULT_VAULT_ID_MATCH, VaultSecret(password))])
     path = password_file or vault_password_file()
     if path is None:
         raise ToolkitError(
@@ -88,9 +94,12 @@ def _vault(password_file: Path | None) -> object:
     return VaultLib([(DEFAULT_VAULT_ID_MATCH, secret)])
 
 
-def vault_encrypt(data: bytes, password_file: Path | None = None) -> bytes:
-    """``data`` encrypted as ``ansible-vault encrypt`` would (Ansible's VaultLib)."""
-    vault = _vault(password_file)
+def vault_encrypt(
+    data: bytes, password_file: Path | None = None, *, password: bytes | None = None
+) -> bytes:
+    """``data`` encrypted as ``ansible-vault encrypt`` would (Ansible's VaultLib), with the
+    password of ``password_file`` (else the run's) or ``password`` (as typed at a prompt)."""
+    vault = _vault(password_file, password)
     return bytes(vault.encrypt(data))  # type: ignore[attr-defined]
 
 

@@ -13,6 +13,7 @@ from toolkit.cli.audit import audit
 from toolkit.cli.byod import byod
 from toolkit.cli.capacity import capacity
 from toolkit.cli.common import err, print_problems
+from toolkit.cli.init import init
 from toolkit.cli.lab import lab
 from toolkit.cli.load import load
 from toolkit.cli.provision import provision
@@ -59,6 +60,7 @@ def cli(verbose: int) -> None:
 
 
 cli.add_command(lab)
+cli.add_command(init)
 cli.add_command(roster)
 cli.add_command(provision)
 cli.add_command(audit)

@@ -1,0 +1,2 @@
+"""``toolkit init ENV``: a new environment (inventory) for an administration, every
+variable commented, its secrets in an Ansible Vault file."""
