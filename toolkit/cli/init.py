@@ -50,7 +50,8 @@ def _encryptor(password_file: Path | None) -> Callable[[bytes], bytes]:
     return lambda data: vault_encrypt(data, password=typed.encode())
 
 
-def _settings(env: str, o: dict[str, Any]) -> Settings:
+def settings_from_options(env: str, o: dict[str, Any]) -> Settings:
+    """The checked settings of the options (one Problem per bad flag, nothing written)."""
     problems: list[Problem] = []
     hosts, found = parse_hosts(o["hosts"], o["addresses"], o["connects"])
     units, more = parse_units(o["units"])
@@ -189,7 +190,7 @@ def init(env: str, path: Path | None, vault_password_file: Path | None, **o: Any
     an empty roster, secrets in an Ansible Vault file. Never overwrites one."""
     if not re.match(ENV_NAME, env):
         raise InvalidInputError([Problem("ENV", 0, env, f"lower-case name matching {ENV_NAME}")])
-    settings = _settings(env, o)
+    settings = settings_from_options(env, o)
     target = path.resolve() if path else work_dir() / "inventories" / env
     given = o["become_password_file"]
     become = given.read_text(encoding="utf-8").splitlines()[0] if given else ""
