@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ipaddress
+import json
 import logging
 import re
 import ssl
@@ -263,15 +264,21 @@ def start(folder: Path, *, keep_messages: bool = True) -> MailServer:
 
 
 def main() -> None:
-    """Run the servers in a process of their own (bench/load.py): prints the ports, then
-    serves until stdin closes; the mailbox counts go to stdout at the end."""
+    """Run the servers in a process of their own (bench/load.py): prints one JSON line
+    (ports, certificate, probe login and password), serves until stdin closes, then prints
+    the mailbox counts."""
     keep = "--discard" not in sys.argv
     with tempfile.TemporaryDirectory() as tmp:
         server = start(Path(tmp), keep_messages=keep)
-        sys.stdout.write(
-            f"{server.submission_port} {server.plain_port} {server.imaps_port} "
-            f"{server.cert_file.read_text().replace(chr(10), '|')}\n"
-        )
+        ready = {
+            "submission": server.submission_port,
+            "plain": server.plain_port,
+            "imaps": server.imaps_port,
+            "cert": server.cert_file.read_text(encoding="utf-8"),
+            "login": LOGIN,
+            "password": PASSWORD,
+        }
+        sys.stdout.write(json.dumps(ready) + "\n")
         sys.stdout.flush()
         sys.stdin.read()
         sys.stdout.write(f"submitted={server.box.submitted} left={len(server.box.messages)}\n")

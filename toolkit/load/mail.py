@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import random
-import smtplib
 import ssl
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ import gevent
 from locust import User, task
 
 from toolkit.controls import tls
+from toolkit.load import smtp
 from toolkit.load.config import HEADER, LoadConfig, read_password
 
 #: Set once per process before users start (the runner, or the worker on the master's
@@ -30,7 +30,13 @@ STATE: dict[str, Any] = {}
 
 
 def configure(config: LoadConfig, rate_share: float) -> None:
-    STATE.update(config=config, password=read_password(config.probe), limiter=Limiter(rate_share))
+    STATE.update(
+        config=config,
+        password=read_password(config.probe),
+        limiter=Limiter(rate_share),
+        tls=tls_context(config),  # one context: its CA file is read once
+        message=message(config).as_bytes(policy=SMTP_POLICY),
+    )
 
 
 def _config() -> LoadConfig:
@@ -78,7 +84,7 @@ class MailUser(User):
         length, error = 0, None
         try:
             length = action()
-        except (OSError, smtplib.SMTPException, imaplib.IMAP4.error) as exc:
+        except (OSError, imaplib.IMAP4.error, tls.CertificateRefusedError) as exc:
             error = exc
         self.environment.events.request.fire(
             request_type=kind,
@@ -92,15 +98,16 @@ class MailUser(User):
     def submit(self) -> int:
         """One message on the submission port: STARTTLS, AUTH, MAIL, RCPT, DATA, QUIT."""
         config = _config()
-        data = message(config).as_bytes(policy=SMTP_POLICY)
-        with smtplib.SMTP(config.target, config.smtp_port, timeout=config.timeout) as smtp:
-            smtp.ehlo("load.telework-toolkit.invalid")
-            if not config.smtp_plain:
-                tls.starttls(smtp, config.server_name, tls_context(config))
-                smtp.ehlo("load.telework-toolkit.invalid")
-                smtp.login(config.probe.login, STATE["password"])
-            smtp.sendmail(config.probe.address, [config.probe.address], data)
-        return len(data)
+        plain = config.smtp_plain
+        return smtp.submit(
+            address=config.target,
+            port=config.smtp_port,
+            timeout=config.timeout,
+            sender=config.probe.address,
+            data=STATE["message"],
+            starttls=None if plain else (config.server_name, STATE["tls"]),
+            auth=None if plain else (config.probe.login, STATE["password"]),
+        )
 
 
 class SmtpFlood(MailUser):
@@ -135,7 +142,7 @@ class MailTeleworker(MailUser):
         config = _config()
         self.on_stop()
         imap = imaplib.IMAP4_SSL(
-            config.target, config.imap_port, ssl_context=tls_context(config),
+            config.target, config.imap_port, ssl_context=STATE["tls"],
             timeout=config.timeout,
         )  # fmt: skip
         try:

@@ -49,10 +49,10 @@ def _snapshot(env: Environment, users: int, seconds: float, running: int) -> Ste
         requests.append(
             RequestStats(
                 name=name,
-                count=entry.num_requests + entry.num_failures,
+                count=entry.num_requests,  # failures included
                 failures=entry.num_failures,
                 p95_ms=float(entry.get_response_time_percentile(0.95) or 0.0),
-                rps=(entry.num_requests + entry.num_failures) / seconds if seconds else 0.0,
+                rps=entry.num_requests / seconds if seconds else 0.0,
                 errors=errors,
             )
         )
