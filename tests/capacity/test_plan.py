@@ -127,3 +127,13 @@ def test_the_5000_row_roster_is_planned_from_every_row(big_roster: tuple[Path, P
     expected = sum(1 for t in roster.teleworkers if t.eligible and t.schedule.text in wednesday)
     assert conc.counts[2][conc.hours.index(14)] == expected
     assert conc.peak[0] >= expected > 1000
+
+
+def test_a_wrong_declared_capacity_is_refused_naming_the_file_line_and_field(
+    inventory: Path,
+) -> None:
+    declared = inventory / "group_vars" / "all" / "capacity.yml"
+    declared.write_text("capacity_internet:\n  down_mbps: 100\n  up_mbps: -5\n", encoding="utf-8")
+    code, output = run("capacity", "plan", "-i", str(inventory), "--week-of", WEEK)
+    assert code == ExitCode.INVALID_INPUT
+    assert f"{declared}:3: capacity_internet.up_mbps:" in output

@@ -138,10 +138,16 @@ def _config(inventory: Path, opts: dict[str, Any]) -> LoadConfig:
         ) from exc
     slo = Slo(p95_ms=opts["slo_p95_ms"], error_rate=opts["slo_error_rate"])
     pace = _pacing(inventory)
+    # An inventory host: the name and CA its TLS services present, as the audit checks them.
+    host = hosts.get(target, {})
+    server_name = opts["server_name"] or str(host.get("audit_server_name") or target)
+    ca = str(host.get("audit_ca_file") or "")
+    ca_file = str(Path(opts["ca_file"]).resolve()) if opts["ca_file"] else ca
+    if ca_file and not Path(ca_file).is_absolute():
+        ca_file = str(inventory / ca_file)
     try:
         return LoadConfig(
-            profile=opts["profile"], target=address, server_name=opts["server_name"] or target,
-            ca_file=str(Path(opts["ca_file"]).resolve()) if opts["ca_file"] else "",
+            profile=opts["profile"], target=address, server_name=server_name, ca_file=ca_file,
             smtp_port=opts["smtp_port"], imap_port=opts["imap_port"],
             smtp_plain=opts["smtp_plain"], probe=probe, steps=steps,
             step_seconds=opts["step_seconds"], spawn_rate=opts["spawn_rate"],
@@ -158,12 +164,15 @@ def _config(inventory: Path, opts: dict[str, Any]) -> LoadConfig:
 @click.option(
     "--target", help="Mail server: 127.0.0.1, ::1, or a host (or address) of the inventory."
 )
-@click.option("--server-name", help="Name its certificate must carry (default: --target).")
+@click.option(
+    "--server-name",
+    help="Name its certificate must carry (default: the host's audit_server_name, or --target).",
+)
 @click.option(
     "--ca-file",
     type=click.Path(exists=True, dir_okay=False),
-    default="",
-    help="CA of its certificate (default: the system's).",
+    default=None,
+    help="CA of its certificate (default: the host's audit_ca_file, else the system's).",
 )
 @click.option("--smtp-port", type=int, default=587, show_default=True)
 @click.option("--imap-port", type=int, default=993, show_default=True)
