@@ -65,7 +65,7 @@ def _gateway(teleworker: str, group: str) -> str:
         __vpn_gateway_ipv6=False,
         vpn_gateway_port=51820,
         vpn_gateway_mtu=1420,
-        __vpn_gateway_private_key={"content": base64.b64encode(KEY.encode()).decode()},
+        __vpn_gateway_state={"private_key": KEY},
         __vpn_gateway_plan={"peers_conf": FILTERS.peer_section(peer, KEY, ipv6=False)},
     )
 

@@ -5,6 +5,7 @@ nobody else's session is touched)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -89,15 +90,22 @@ for i, arg in enumerate(argv[:-1]):
 stdin = sys.stdin.read() if argv[1:2] == ["syncconf"] else None
 with open(here / "calls.jsonl", "a") as out:
     out.write(json.dumps({{"argv": argv, "psks": psks, "stdin": stdin}}) + "\\n")
+if argv[0] == "nft":
+    sys.exit(1 if os.environ.get("FAKE_NFT_NO_TABLE") else 0)
 if argv[1:2] == ["show"]:
+    if os.environ.get("FAKE_WG_DOWN"):
+        sys.stderr.write("Unable to access interface: No such device\\n")
+        sys.exit(1)
     sys.stdout.write((here / "dump").read_text())
+elif argv[1:2] == ["pubkey"]:
+    sys.stdout.write("public-of-" + sys.stdin.read().strip() + "\\n")
 elif argv[1:2] == ["strip"]:
     sys.stdout.write("[Interface]\\nstripped\\n")
 elif os.environ.get("FAKE_WG_FAIL") and argv[1:2] == ["set"]:
     sys.stderr.write("Unable to modify interface: Operation not permitted\\n")
     sys.exit(1)
 """
-    for name in ("wg", "wg-quick"):
+    for name in ("wg", "wg-quick", "nft"):
         path = bin_dir / name
         path.write_text(fake)
         path.chmod(0o755)
@@ -356,3 +364,57 @@ def test_the_installed_script_runs_alone_and_prints_one_json_line(gateway: Path)
     assert done.stdout.count("\n") == 1
     assert json.loads(done.stdout)["removed"] == [KEY_A]
     assert SCRIPT.read_text().startswith("#!/usr/bin/python3\n")
+
+
+# Reading the gateway's state in one round trip (--read-state)
+
+
+def read_state(gateway: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
+    return run_main(
+        gateway,
+        capsys,
+        "--read-state",
+        "--state-file",
+        str(gateway / "allocation.json"),
+        "--table",
+        "telework_vpn",
+    )
+
+
+def test_read_state_gives_the_allocation_keys_interface_and_table_and_changes_nothing(
+    gateway: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (gateway / "etc/wg0.key").write_text(KEY_GW + "\n")
+    (gateway / "allocation.json").write_text('{"version": 1}\n')
+    code, state = read_state(gateway, capsys)
+    assert code == 0
+    assert state == {
+        "allocation": base64.b64encode(b'{"version": 1}\n').decode(),
+        "private_key": KEY_GW,
+        "public_key": f"public-of-{KEY_GW}",
+        "interface_up": True,
+        "table_loaded": True,
+    }
+    assert [c["argv"][:2] for c in calls(gateway)] == [
+        ["wg", "pubkey"],
+        ["wg", "show"],
+        ["nft", "list"],
+    ]
+
+
+def test_read_state_on_a_new_gateway_says_no_allocation_interface_down_no_table(
+    gateway: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (gateway / "etc/wg0.key").write_text(KEY_GW + "\n")
+    monkeypatch.setenv("FAKE_WG_DOWN", "1")
+    monkeypatch.setenv("FAKE_NFT_NO_TABLE", "1")
+    code, state = read_state(gateway, capsys)
+    assert code == 0
+    assert (state["allocation"], state["interface_up"], state["table_loaded"]) == ("", False, False)
+
+
+def test_read_state_without_the_interface_key_exits_1_and_prints_nothing(
+    gateway: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, state = read_state(gateway, capsys)
+    assert (code, state) == (1, {})
