@@ -270,3 +270,19 @@ def test_an_existing_active_directory_gets_vaulted_bind_passwords_and_ad_filters
     mail = (target / "group_vars/mail_servers/mail_server.yml").read_text()
     assert "mail_server_certificate_file: /etc/letsencrypt/live/mail.ministere.gov.ma/" in mail
     assert not (target / "group_vars/directory_servers").exists()
+
+
+def test_toolkit_commands_hand_the_vault_password_file_to_ansible(
+    made: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """`toolkit audit` reads the inventory through ansible-inventory: without the vault
+    password it stops there, naming the vault; with --vault-password-file it gets past
+    the inventory (and stops at the host pattern no host matches: nothing is contacted)."""
+    target, vault = made
+    args: list[str | Path] = ["audit", "-i", target, "--limit", "no-such-host", "-o", tmp_path]
+    without = toolkit(*args, check=False)
+    assert without.returncode == 4
+    assert "no vault secrets" in without.stderr
+    given = toolkit(*args[:3], "--vault-password-file", vault, *args[3:], check=False)
+    assert "no vault secrets" not in given.stderr
+    assert "no-such-host: no host matches" in given.stderr
