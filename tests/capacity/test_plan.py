@@ -137,3 +137,19 @@ def test_a_wrong_declared_capacity_is_refused_naming_the_file_line_and_field(
     code, output = run("capacity", "plan", "-i", str(inventory), "--week-of", WEEK)
     assert code == ExitCode.INVALID_INPUT
     assert f"{declared}:3: capacity_internet.up_mbps:" in output
+
+
+def test_a_flood_ceiling_weighs_rates_only(inventory: Path, tmp_path: Path) -> None:
+    ceiling = Ceiling(
+        platform="mail", teleworkers=0, rates={"smtp submit": 500.0}, p95_ms=40.0,
+        error_rate=0.0, target="127.0.0.1", measured_at=datetime(2026, 11, 25, tzinfo=UTC),
+    )  # fmt: skip
+    save_ceiling(inventory, ceiling)
+    code, _ = run(
+        "capacity", "plan", "-i", str(inventory), "--week-of", WEEK, "-o", str(tmp_path / "o")
+    )
+    plan = json.loads((tmp_path / "o" / "capacity.json").read_text(encoding="utf-8"))
+    measured = [c for c in plan["checks"] if c["basis"].startswith("measured")]
+    assert [c["resource"] for c in measured] == ["smtp submit"]
+    assert measured[0]["ok"] is True
+    assert code == ExitCode.OK

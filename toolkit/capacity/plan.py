@@ -226,13 +226,14 @@ def checks(n: int, items: list[Demand], declared: Declared, ceilings: Ceilings) 
     for platform, ceiling in sorted(ceilings.ceilings.items()):
         when = ceiling.measured_at.date().isoformat()
         basis = f"measured: toolkit load against {ceiling.target} on {when}"
-        found.append(
-            Check(platform, "teleworkers carried", "teleworkers", float(n),
-                  float(ceiling.teleworkers), basis)
-        )  # fmt: skip
+        if ceiling.teleworkers > 0:  # a flood run measures rates, not teleworkers
+            found.append(
+                Check(platform, "teleworkers carried", "teleworkers", float(n),
+                      float(ceiling.teleworkers), basis)
+            )  # fmt: skip
         for metric, request in RATE_OF_REQUEST.items():
             rate = ceiling.rates.get(request)
-            if rate is not None and platform == "mail":
+            if rate is not None and rate > 0 and platform == "mail":
                 found.append(
                     Check(platform, request, "/s", _value(items, "mail", metric), rate, basis)
                 )
