@@ -14,9 +14,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from toolkit.adapters.ansible import load_inventory
 from toolkit.cli.init import settings_from_options
+from toolkit.cli.main import cli
 from toolkit.init.create import create_environment
 from toolkit.init.render import BECOME_SECRET
 from toolkit.roster.source import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
@@ -76,7 +78,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     vault = folder / "vault-password"
     vault.write_text("a vault password kept outside the repository\n")
     target = folder / "inventories" / "prodlike"
-    toolkit(*init_args(target, vault))
+    toolkit(*init_args(target, vault, "--known-hosts", str(folder / "known_hosts")))
     return target, vault
 
 
@@ -154,6 +156,7 @@ def test_ansible_reads_the_vaulted_secrets_with_the_password_file_only(
     assert len(become) >= 20
     assert hosts["mail"].vars[BECOME_SECRET] == become
     assert hosts["gateway"].vars["ansible_port"] == 2201
+    assert "-o UserKnownHostsFile=" in hosts["gateway"].vars["ansible_ssh_common_args"]
     assert "mail_servers" in hosts["mail"].groups and "servers" in hosts["mail"].groups
 
 
@@ -229,6 +232,7 @@ OPTIONS = {
     "identity_people_dn": None, "identity_groups_dn": None, "vpn_endpoint": "vpn.example.gov.ma",
     "vpn_network": "10.77.0.0/20", "internal_networks": (), "admin_networks": (),
     "directory": "project", "certificates": "project", "ssh_user": "admin", "ssh_key": None,
+    "known_hosts": None,
     "admin_public_key": None, "mail_admin": None, "dns_servers": (), "support_contact": None,
 }  # fmt: skip
 
@@ -286,3 +290,31 @@ def test_toolkit_commands_hand_the_vault_password_file_to_ansible(
     given = toolkit(*args[:3], "--vault-password-file", vault, *args[3:], check=False)
     assert "no vault secrets" not in given.stderr
     assert "no-such-host: no host matches" in given.stderr
+
+
+def test_at_a_terminal_it_asks_for_what_the_flags_did_not_say(tmp_path: Path) -> None:
+    vault = tmp_path / "vault-password"
+    vault.write_text("typed at a terminal\n")
+    target = tmp_path / "asked"
+    answers = [
+        "ministere.gov.ma",  # domain
+        "vpn.ministere.gov.ma",  # VPN endpoint
+        "ministere.gov.ma, ministere.ma",  # mail domains
+        "dsi:12:4:DSI", "",  # units, then no more
+        "10.0.2.0/24",  # inside networks
+        "project",  # directory
+        "acme",  # certificates
+        "gw1=10.0.2.2", "ldap1=10.0.2.12", "mail1=10.0.2.13", "", "", "", "logs1=10.0.2.17",
+        "laptop01", "laptop01", "",  # laptops, vpn_test_peers, network_devices
+    ]  # fmt: skip
+    done = CliRunner().invoke(
+        cli, ["init", "asked", "--path", str(target), "--vault-password-file", str(vault),
+              "--interactive"], input="\n".join(answers) + "\n",
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    telework = (target / "group_vars/all/telework.yml").read_text()
+    assert "- ministere.ma" in telework and "dsi:" in telework
+    hosts = (target / "hosts.yml").read_text()
+    assert "ldap1:" in hosts and "service_address: 10.0.2.13" in hosts
+    mail = (target / "group_vars/mail_servers/mail_server.yml").read_text()
+    assert "/etc/letsencrypt/live/mail.ministere.gov.ma/fullchain.pem" in mail

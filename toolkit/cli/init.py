@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from pydantic import ValidationError
 
 from toolkit.cli.common import out
 from toolkit.errors import InvalidInputError, Problem
+from toolkit.init.ask import ask_missing
 from toolkit.init.create import create_environment
 from toolkit.init.settings import (
     Certificates,
@@ -102,6 +104,7 @@ def settings_from_options(env: str, o: dict[str, Any]) -> Settings:
         certificates=Certificates(o["certificates"]),
         ssh_user=o["ssh_user"],
         ssh_key=o["ssh_key"] or "",
+        known_hosts=o["known_hosts"] or "",
         admin_public_key=key.read_text(encoding="utf-8").strip() if key else "",
         mail_admin=o["mail_admin"] or "",
         dns_servers=o["dns_servers"],
@@ -173,6 +176,7 @@ def _many(name: str, help_text: str, dest: str) -> Callable[[Any], Any]:
 )
 @click.option("--ssh-user", default="admin", show_default=True)
 @click.option("--ssh-key", help="SSH private key Ansible uses (path on the control node).")
+@click.option("--known-hosts", help="known_hosts file with the hosts' keys (default: ~/.ssh's).")
 @click.option(
     "--admin-public-key",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -185,11 +189,24 @@ def _many(name: str, help_text: str, dest: str) -> Callable[[Any], Any]:
 )
 @click.option("--mail-admin", help="Mailbox of postmaster and abuse (default: dsi@DOMAIN).")
 @click.option("--support-contact", help="Support contact shown to teleworkers.")
-def init(env: str, path: Path | None, vault_password_file: Path | None, **o: Any) -> None:
+@click.option(
+    "--interactive/--no-interactive",
+    default=None,
+    help="Ask for what the flags did not say (default: when run at a terminal).",
+)
+def init(
+    env: str,
+    path: Path | None,
+    vault_password_file: Path | None,
+    interactive: bool | None,
+    **o: Any,
+) -> None:
     """Create the environment ENV (inventories/ENV): hosts, every variable commented,
     an empty roster, secrets in an Ansible Vault file. Never overwrites one."""
     if not re.match(ENV_NAME, env):
         raise InvalidInputError([Problem("ENV", 0, env, f"lower-case name matching {ENV_NAME}")])
+    if interactive or (interactive is None and sys.stdin.isatty()):
+        o = ask_missing(o)
     settings = settings_from_options(env, o)
     target = path.resolve() if path else work_dir() / "inventories" / env
     given = o["become_password_file"]

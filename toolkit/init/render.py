@@ -38,7 +38,7 @@ IDENTITY_SERVICES = ("mail", "collaboration", "videoconference", "vpn")
 
 def _dump(name: str, value: Any) -> str:
     return yaml.safe_dump(
-        {name: value}, allow_unicode=True, sort_keys=False, default_flow_style=None, width=88
+        {name: value}, allow_unicode=True, sort_keys=False, default_flow_style=False, width=4096
     )
 
 
@@ -249,10 +249,13 @@ def connection_yml(s: Settings) -> str:
     f.set("ansible_user", s.ssh_user, "Admin account Ansible logs in as (baseline_admin_users).")
     if s.ssh_key:
         f.set("ansible_ssh_private_key_file", s.ssh_key, "Its SSH private key on the control node.")
+    known = f"-o UserKnownHostsFile={s.known_hosts} " if s.known_hosts else ""
     f.set(
         "ansible_ssh_common_args",
-        "-o StrictHostKeyChecking=yes -o IdentitiesOnly=yes",
-        "Host keys are checked strictly: add each host's key to known_hosts first.",
+        f"{known}-o StrictHostKeyChecking=yes -o IdentitiesOnly=yes",
+        "Host keys are checked strictly: add each host's key to "
+        + (s.known_hosts or "~/.ssh/known_hosts")
+        + " first.",
     )
     f.set(
         "ansible_become_password",

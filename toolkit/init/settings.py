@@ -77,6 +77,7 @@ class Settings:
     certificates: Certificates = Certificates.PROJECT
     ssh_user: str = "admin"
     ssh_key: str = ""
+    known_hosts: str = ""
     admin_public_key: str = ""
     mail_admin: str = ""
     dns_servers: tuple[str, ...] = ()
