@@ -52,6 +52,8 @@ class VarsFile:
 
     def set(self, name: str, value: Any, *comment: str) -> VarsFile:
         lines = comment or (role_comments(self.role).get(name, ()) if self.role else ())
+        if not lines and self.role:  # outside a checkout: the roles' files are not at hand
+            lines = (f"Setting of role {self.role}: see its defaults/main.yml and README.",)
         if not lines:
             raise ValueError(f"{name}: no comment (say what it is)")
         self.parts.append("".join(f"# {c}\n" for c in lines) + _dump(name, value))
