@@ -10,6 +10,7 @@ from typing import Any
 
 from toolkit.capacity.concurrency import Concurrency
 from toolkit.capacity.inputs import Ceilings, Declared, Figure
+from toolkit.text import printable
 
 #: Measured request names of ``toolkit load`` that rate demands are compared with.
 RATE_OF_REQUEST = {
@@ -225,7 +226,8 @@ def checks(n: int, items: list[Demand], declared: Declared, ceilings: Ceilings) 
     )  # fmt: skip
     for platform, ceiling in sorted(ceilings.ceilings.items()):
         when = ceiling.measured_at.date().isoformat()
-        basis = f"measured: toolkit load against {ceiling.target} on {when}"
+        # the ceilings file is outside input: its text is made printable before any output
+        basis = f"measured: toolkit load against {printable(ceiling.target)} on {when}"
         if ceiling.teleworkers > 0:  # a flood run measures rates, not teleworkers
             found.append(
                 Check(platform, "teleworkers carried", "teleworkers", float(n),
