@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from toolkit.byod.envelope import seal_key
 from toolkit.errors import InvalidInputError, Problem, ToolkitError
 from toolkit.exitcodes import ExitCode
+from toolkit.secrets import read_secret
 from toolkit.secrets import write_secret as write_private
 
 #: Inside the inventory's VPN folder (toolkit.vpn.layout.VPN_DIR; not imported from
@@ -88,8 +89,8 @@ def _save(path: Path, record: _Record) -> None:
 
 def _load(path: Path, model: type[R]) -> R:
     try:
-        return model.model_validate_json(path.read_bytes())
-    except OSError as exc:
+        return model.model_validate_json(read_secret(path))  # vault-encrypted or not
+    except (OSError, ToolkitError) as exc:
         raise InvalidInputError([Problem(str(path), 1, "-", f"cannot read: {exc}")]) from exc
     except ValueError as exc:
         raise InvalidInputError([Problem(str(path), 1, "-", f"not a valid record: {exc}")]) from exc

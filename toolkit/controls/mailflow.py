@@ -44,7 +44,9 @@ from toolkit.audit.model import ControlError, Outcome, Params
 from toolkit.audit.registry import control
 from toolkit.controls import tls
 from toolkit.controls.mail import Lookup, records
+from toolkit.errors import ToolkitError
 from toolkit.mail.samples import EICAR, macro_document
+from toolkit.secrets import read_secret
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +71,9 @@ def probe_account(p: Params) -> Probe:
             "set the parameters login, address and password_path (audit_params) to a probe "
             "mailbox (role directory: directory_probe_accounts)"
         )
-    try:
-        password = Path(path).read_text(encoding="utf-8").strip()
-    except OSError as exc:
+    try:  # the file may be vault-encrypted (toolkit/secrets.py)
+        password = read_secret(Path(path)).decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError, ToolkitError) as exc:
         raise ControlError(f"password of the probe account {login}: {exc}") from exc
     if not password:
         raise ControlError(f"password of the probe account {login}: {path} is empty")
