@@ -61,7 +61,7 @@ def init_args(
     return [
         "init", "prodlike", "--path", target, "--vault-password-file", vault,
         "--domain", "ministere.gov.ma",
-        "--unit", "dsi:12:4:Direction des systèmes d'information",
+        "--unit", "dsi:12:4:Direction des systèmes d'information|مديرية نظم المعلومات",
         "--unit", "finance:8:3:Division des affaires financières",
         "--vpn-group", "finance=Financial application",
         *host_flags(hosts),
@@ -178,6 +178,8 @@ def test_the_roster_is_empty_with_the_columns_toolkit_roster_defines(
     made: tuple[Path, Path],
 ) -> None:
     target, _ = made
+    telework = (target / "group_vars/all/telework.yml").read_text(encoding="utf-8")
+    assert "name_arabic: مديرية نظم المعلومات" in telework
     header = (target / "roster.csv").read_text(encoding="utf-8-sig").splitlines()
     assert header == [";".join((*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS))]
     done = toolkit("roster", "validate", "-i", target)

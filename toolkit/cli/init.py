@@ -133,7 +133,7 @@ def _many(name: str, help_text: str, dest: str) -> Callable[[Any], Any]:
 )
 @click.option("--domain", prompt=True, help="The administration's DNS domain (base DN too).")
 @_many("--mail-domain", "Mail domain (repeatable; default: --domain).", "mail_domains")
-@_many("--unit", "Unit CODE:STAFF:MIN_ONSITE:NAME (repeatable).", "units")
+@_many("--unit", "Unit CODE:STAFF:MIN_ONSITE:NAME[|ARABIC NAME] (repeatable).", "units")
 @_many("--vpn-group", "Extra VPN access group NAME=DESCRIPTION (repeatable).", "vpn_groups")
 @click.option("--workdays", default="mon,tue,wed,thu,fri", show_default=True)
 @click.option("--office-hours", default="08:30-16:30", show_default=True)

@@ -24,7 +24,9 @@ def ask_missing(o: dict[str, Any]) -> dict[str, Any]:
     if not o["units"]:
         units = []
         while line := click.prompt(
-            "Unit CODE:STAFF:MIN_ONSITE:NAME (empty: no more)", default="", show_default=False
+            "Unit CODE:STAFF:MIN_ONSITE:NAME[|ARABIC NAME] (empty: no more)",
+            default="",
+            show_default=False,
         ):
             units.append(line)
         o["units"] = tuple(units)

@@ -152,7 +152,7 @@ def parse_hosts(
 
 
 def parse_units(specs: tuple[str, ...]) -> tuple[dict[str, dict[str, object]], list[Problem]]:
-    """``--unit CODE:STAFF:MIN_ONSITE:NAME`` (repeatable)."""
+    """``--unit CODE:STAFF:MIN_ONSITE:NAME[|ARABIC NAME]`` (repeatable)."""
     units: dict[str, dict[str, object]] = {}
     problems = []
     for spec in specs:
@@ -162,8 +162,14 @@ def parse_units(specs: tuple[str, ...]) -> tuple[dict[str, dict[str, object]], l
                 Problem("--unit", 0, spec, "CODE:STAFF:MIN_ONSITE:NAME, e.g. dsi:12:4:DSI")
             )
             continue
-        code, staff, onsite, name = match.groups()
-        units[code] = {"name": name, "staff": int(staff), "min_onsite": int(onsite)}
+        code, staff, onsite, names = match.groups()
+        name, _, arabic = names.partition("|")
+        units[code] = {
+            "name": name.strip(),
+            "name_arabic": arabic.strip(),
+            "staff": int(staff),
+            "min_onsite": int(onsite),
+        }
     return units, problems
 
 
