@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from toolkit.adapters.ansible import load_inventory
+from toolkit.audit.engine import Options, prepare
 from toolkit.cli.init import settings_from_options
 from toolkit.cli.main import cli
 from toolkit.init.create import create_environment
@@ -268,8 +269,8 @@ def test_an_existing_active_directory_gets_vaulted_bind_passwords_and_ad_filters
     assert "login: sAMAccountName" in identity
     assert uncommented(identity) == []
     binds = sorted(p.name for p in (target / ".credentials/identity").iterdir())
-    assert binds == ["collaboration.password", "mail.password", "videoconference.password",
-                     "vpn.password"]  # fmt: skip
+    assert binds == ["audit-probe.password", "collaboration.password", "mail.password",
+                     "videoconference.password", "vpn.password"]  # fmt: skip
     assert all(
         (target / ".credentials/identity" / b).read_bytes().startswith(VAULT_HEADER) for b in binds
     )
@@ -320,3 +321,24 @@ def test_at_a_terminal_it_asks_for_what_the_flags_did_not_say(tmp_path: Path) ->
     assert "ldap1:" in hosts and "service_address: 10.0.2.13" in hosts
     mail = (target / "group_vars/mail_servers/mail_server.yml").read_text()
     assert "/etc/letsencrypt/live/mail.ministere.gov.ma/fullchain.pem" in mail
+
+
+def test_the_audit_plans_every_server_of_it_before_touching_one(
+    made: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`toolkit audit`'s checks before any host is touched (data, inventory, parameters):
+    every server gets its profiles' controls, the mail's with the environment's domain and
+    probe mailbox, probed at its inside address."""
+    target, vault = made
+    monkeypatch.setenv(VAULT_PASSWORD_ENV, str(vault))
+    prepared = prepare(Options(inventory=target))
+    plans = {p.name: p for p in prepared.plans}
+    assert {"gateway", "directory", "mail", "collab", "logs"} <= set(plans)
+    mail = plans["mail"]
+    assert mail.address == "10.60.2.13" and mail.endpoint.port == 2203
+    assert mail.endpoint.become_password_file == target / ".credentials/become.password"
+    params = {c.control.id: c.params for c in mail.controls}
+    assert params["MAIL-01"]["domain"] == "ministere.gov.ma"
+    assert params["MAIL-10"]["password_path"] == str(
+        target / ".credentials/directory/probes/audit-probe.password"
+    )

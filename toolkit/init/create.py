@@ -12,7 +12,7 @@ from pathlib import Path
 
 from toolkit.errors import ToolkitError
 from toolkit.exitcodes import ExitCode
-from toolkit.init.render import BECOME_SECRET, IDENTITY_SERVICES, environment_files
+from toolkit.init.render import BECOME_SECRET, IDENTITY_SERVICES, PROBE, environment_files
 from toolkit.init.settings import Directory, Settings
 from toolkit.secrets import credentials_dir, write_secret
 
@@ -59,7 +59,8 @@ def create_environment(
             written.append(target / relative)
         secret_files = {"become.password": values[BECOME_SECRET]}
         if settings.directory is Directory.EXISTING:
-            secret_files |= {f"identity/{s}.password": new_password() for s in IDENTITY_SERVICES}
+            accounts = (*IDENTITY_SERVICES, PROBE)
+            secret_files |= {f"identity/{a}.password": new_password() for a in accounts}
         for relative, value in secret_files.items():
             path = credentials_dir(tmp) / relative
             write_secret(path, encrypt(f"{value}\n".encode()))

@@ -76,6 +76,7 @@ def hosts_yml(s: Settings) -> str:
                 "ansible_host": h.connect,
                 "ansible_port": h.port,
                 "service_address": h.address,
+                **({"audit_address": h.address} if h.address != h.connect else {}),
             }
             for h in s.members(group)
         }
@@ -95,7 +96,8 @@ def hosts_yml(s: Settings) -> str:
         f"# Hosts of the environment {s.env}, by platform group (every playbook and audit\n"
         "# profile is chosen by these groups). Each host's variables:\n"
         "#   ansible_host, ansible_port: where Ansible and `toolkit audit` reach its SSH;\n"
-        "#   service_address: where its services are reached from inside (VPN rules).\n"
+        "#   service_address: where its services are reached from inside (VPN rules);\n"
+        "#   audit_address: where `toolkit audit` probes them, when not at ansible_host.\n"
         "# A group may stay empty (that platform is not deployed); vpn_test_peers are\n"
         "# laptops kept enrolled so the audit can cross the tunnel (VPN-05).\n" + body
     )
@@ -306,6 +308,31 @@ def _certificates(s: Settings, f: VarsFile, role: str) -> None:
     f.set(f"{role}_key_file", key)
 
 
+#: The audit's probe mailbox (role directory's directory_probe_accounts; with an existing
+#: directory, an account the directory team creates with the password toolkit init made).
+PROBE = "audit-probe"
+
+
+def probe_password_path(s: Settings) -> str:
+    folder = "directory/probes" if s.directory is Directory.PROJECT else "identity"
+    return f".credentials/{folder}/{PROBE}.password"
+
+
+def mail_audit_params(s: Settings) -> dict[str, Any]:
+    records = {"domain": s.domain}
+    probe = {
+        "login": PROBE,
+        "address": f"{PROBE}@{s.domain}",
+        "password_path": probe_password_path(s),
+    }
+    return {
+        **{f"MAIL-0{n}": dict(records) for n in range(1, 7)},
+        "MAIL-07": {"mx_name": f"mail.{s.domain}"},
+        "MAIL-10": probe,
+        "MAIL-11": {**probe, **records},
+    }
+
+
 def group_files(s: Settings) -> dict[str, str]:
     """group_vars/<group>/<role>.yml of each platform with hosts."""
     files: dict[str, str] = {}
@@ -374,6 +401,13 @@ def group_files(s: Settings) -> dict[str, str]:
         m = VarsFile((f"The mail server of {s.env} (roles/mail_server).",), role="mail_server")
         m.set("mail_server_admin_address", s.mail_admin or f"dsi@{s.domain}")
         _certificates(s, m, "mail_server")
+        m.set(
+            "audit_params",
+            mail_audit_params(s),
+            "What `toolkit audit` checks of the mail (MAIL-01..11): the domain's public DNS",
+            "records, and messages sent to and read from the audit's probe mailbox, whose",
+            "password is kept under .credentials/ (relative to this inventory folder).",
+        )
         files["mail_servers/mail_server.yml"] = m.text(with_defaults=True)
 
     if s.members("collaboration_servers"):
