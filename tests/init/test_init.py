@@ -21,7 +21,7 @@ from toolkit.audit.engine import Options, prepare
 from toolkit.cli.init import settings_from_options
 from toolkit.cli.main import cli
 from toolkit.init.create import create_environment
-from toolkit.init.render import BECOME_SECRET
+from toolkit.init.varsfile import BECOME_SECRET
 from toolkit.roster.source import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from toolkit.secrets import VAULT_HEADER, VAULT_PASSWORD_ENV, read_secret
 

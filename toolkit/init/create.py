@@ -12,8 +12,10 @@ from pathlib import Path
 
 from toolkit.errors import ToolkitError
 from toolkit.exitcodes import ExitCode
-from toolkit.init.render import BECOME_SECRET, IDENTITY_SERVICES, PROBE, environment_files
+from toolkit.init.platforms import PROBE
+from toolkit.init.render import environment_files
 from toolkit.init.settings import Directory, Settings
+from toolkit.init.varsfile import BECOME_SECRET, IDENTITY_SERVICES
 from toolkit.secrets import credentials_dir, write_secret
 
 log = logging.getLogger(__name__)

@@ -3,70 +3,14 @@ is (a role variable's comment is the role's own, read from its defaults/main.yml
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from toolkit.init.comments import defaults_text, role_comments
-from toolkit.init.settings import (
-    OTHER_GROUPS,
-    SERVER_GROUPS,
-    Certificates,
-    Directory,
-    Settings,
-)
+from toolkit.init.platforms import group_files
+from toolkit.init.settings import OTHER_GROUPS, SERVER_GROUPS, Certificates, Directory, Settings
+from toolkit.init.varsfile import BECOME_SECRET, VarsFile
 from toolkit.roster.source import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
-
-#: Public name of each platform with a certificate of its own, and the role variables
-#: naming its certificate and key.
-CERTIFICATE_VARIABLES = {
-    "mail_server": ("mail", "mail_servers"),
-    "collaboration": ("collab", "collaboration_servers"),
-}
-#: Services of each platform teleworkers reach through the tunnel (as in the lab).
-SERVICES = {
-    "mail": ("mail_servers", "tcp", [25, 465, 587, 993]),
-    "collaboration": ("collaboration_servers", "tcp", [443]),
-    "videoconference": ("videoconference_servers", "tcp", [443, 5349]),
-}
-#: The secret every environment has in its vault file.
-BECOME_SECRET = "vault_become_password"  # noqa: S105 (a variable name)
-#: Platforms that bind to the identity contract with an account of their own.
-IDENTITY_SERVICES = ("mail", "collaboration", "videoconference", "vpn")
-
-
-def _dump(name: str, value: Any) -> str:
-    return yaml.safe_dump(
-        {name: value}, allow_unicode=True, sort_keys=False, default_flow_style=False, width=4096
-    )
-
-
-@dataclass
-class VarsFile:
-    """A YAML file of variables, each under its comment."""
-
-    header: tuple[str, ...]
-    role: str | None = None
-    parts: list[str] = field(default_factory=list)
-
-    def set(self, name: str, value: Any, *comment: str) -> VarsFile:
-        lines = comment or (role_comments(self.role).get(name, ()) if self.role else ())
-        if not lines and self.role:  # outside a checkout: the roles' files are not at hand
-            lines = (f"Setting of role {self.role}: see its defaults/main.yml and README.",)
-        if not lines:
-            raise ValueError(f"{name}: no comment (say what it is)")
-        self.parts.append("".join(f"# {c}\n" for c in lines) + _dump(name, value))
-        return self
-
-    def text(self, *, with_defaults: bool = False) -> str:
-        head = "---\n" + "".join(f"# {h}\n" for h in self.header)
-        tail = defaults_text(self.role) if with_defaults and self.role else ""
-        return head + "\n" + "\n".join(self.parts) + tail
-
-
-def _group_addresses(group: str) -> str:
-    return f"{{{{ groups['{group}'] | map('extract', hostvars, 'service_address') | list }}}}"
 
 
 def hosts_yml(s: Settings) -> str:
@@ -290,132 +234,6 @@ def vault_yml(secrets: dict[str, str]) -> str:
     )
     f.set(BECOME_SECRET, secrets[BECOME_SECRET], "The admin account's sudo password on every host.")
     return f.text()
-
-
-def _certificates(s: Settings, f: VarsFile, role: str) -> None:
-    prefix, _ = CERTIFICATE_VARIABLES[role]
-    name = f"{prefix}.{s.domain}"
-    if s.certificates is Certificates.FILES:
-        cert, key = f"/etc/ssl/telework/{name}.crt", f"/etc/ssl/telework/{name}.key"
-    elif s.certificates is Certificates.ACME:
-        cert, key = (
-            f"/etc/letsencrypt/live/{name}/fullchain.pem",
-            f"/etc/letsencrypt/live/{name}/privkey.pem",
-        )
-    else:
-        return
-    f.set(f"{role}_certificate_file", cert)
-    f.set(f"{role}_key_file", key)
-
-
-#: The audit's probe mailbox (role directory's directory_probe_accounts; with an existing
-#: directory, an account the directory team creates with the password toolkit init made).
-PROBE = "audit-probe"
-
-
-def probe_password_path(s: Settings) -> str:
-    folder = "directory/probes" if s.directory is Directory.PROJECT else "identity"
-    return f".credentials/{folder}/{PROBE}.password"
-
-
-def mail_audit_params(s: Settings) -> dict[str, Any]:
-    records = {"domain": s.domain}
-    probe = {
-        "login": PROBE,
-        "address": f"{PROBE}@{s.domain}",
-        "password_path": probe_password_path(s),
-    }
-    return {
-        **{f"MAIL-0{n}": dict(records) for n in range(1, 7)},
-        "MAIL-07": {"mx_name": f"mail.{s.domain}"},
-        "MAIL-10": probe,
-        "MAIL-11": {**probe, **records},
-    }
-
-
-def group_files(s: Settings) -> dict[str, str]:
-    """group_vars/<group>/<role>.yml of each platform with hosts."""
-    files: dict[str, str] = {}
-    admin_networks = list(s.admin_networks or s.internal_networks)
-    servers = VarsFile((f"Every server of {s.env} (roles/baseline).",), role="baseline")
-    users: dict[str, Any] = {
-        "name": s.ssh_user,
-        "ssh_keys": [s.admin_public_key] if s.admin_public_key else [],
-    }
-    users["password_hash"] = (
-        f"{{{{ {BECOME_SECRET} | password_hash('sha512', "
-        "65534 | random(seed=inventory_hostname) | string) }}"
-    )
-    servers.set("baseline_admin_users", [users])
-    servers.set("baseline_ssh_admin_networks", admin_networks)
-    collector = s.members("log_collectors")
-    servers.set("baseline_log_collector_host", collector[0].name if collector else "")
-    files["servers/baseline.yml"] = servers.text(with_defaults=True)
-
-    if s.members("vpn_gateways"):
-        vpn = VarsFile((f"The VPN gateway of {s.env} (roles/vpn_gateway).",), role="vpn_gateway")
-        vpn.set("vpn_gateway_endpoint", s.vpn_endpoint)
-        vpn.set("vpn_gateway_network_v4", s.vpn_network)
-        vpn.set("vpn_gateway_dns_servers", list(s.dns_servers))
-        vpn.set("vpn_gateway_dns_search", [s.domain])
-        vpn.set("vpn_gateway_internal_networks", list(s.internal_networks))
-        services = {
-            name: {"addresses": _group_addresses(group), "proto": proto, "ports": ports}
-            for name, (group, proto, ports) in SERVICES.items()
-            if s.members(group)
-        }
-        services["admin-ssh"] = {
-            "addresses": _group_addresses("servers"),
-            "proto": "tcp",
-            "ports": [22],
-        }
-        vpn.set("vpn_gateway_services", services)
-        groups: dict[str, list[str]] = {name: [] for name in s.reference.vpn_groups}
-        groups["staff"] = [n for n in services if n != "admin-ssh"]
-        groups["admins"] = ["admin-ssh"]
-        vpn.set("vpn_gateway_group_services", groups)
-        vpn.set(
-            "vpn_gateway_support_contact", s.support_contact or f"Support DSI, support@{s.domain}"
-        )
-        files["vpn_gateways/vpn_gateway.yml"] = vpn.text(with_defaults=True)
-
-    if s.members("directory_servers"):
-        d = VarsFile((f"The directory of {s.env} (roles/directory).",), role="directory")
-        d.set("directory_base_dn", "{{ identity_base_dn }}")
-        d.set("directory_allowed_networks", list(s.internal_networks))
-        files["directory_servers/directory.yml"] = d.text(with_defaults=True)
-
-    if collector:
-        c = VarsFile(
-            (f"The log collector of {s.env} (roles/log_collector).",), role="log_collector"
-        )
-        c.set("log_collector_allowed_networks", list(s.internal_networks))
-        c.set(
-            "baseline_log_collector_host",
-            "",
-            "The collector does not forward its own logs to itself.",
-        )
-        files["log_collectors/log_collector.yml"] = c.text(with_defaults=True)
-
-    if s.members("mail_servers"):
-        m = VarsFile((f"The mail server of {s.env} (roles/mail_server).",), role="mail_server")
-        m.set("mail_server_admin_address", s.mail_admin or f"dsi@{s.domain}")
-        _certificates(s, m, "mail_server")
-        m.set(
-            "audit_params",
-            mail_audit_params(s),
-            "What `toolkit audit` checks of the mail (MAIL-01..11): the domain's public DNS",
-            "records, and messages sent to and read from the audit's probe mailbox, whose",
-            "password is kept under .credentials/ (relative to this inventory folder).",
-        )
-        files["mail_servers/mail_server.yml"] = m.text(with_defaults=True)
-
-    if s.members("collaboration_servers"):
-        g = VarsFile((f"The groupware of {s.env} (roles/collaboration).",), role="collaboration")
-        g.set("collaboration_hostname", f"collab.{s.domain}")
-        _certificates(s, g, "collaboration")
-        files["collaboration_servers/collaboration.yml"] = g.text(with_defaults=True)
-    return files
 
 
 def roster_csv() -> str:

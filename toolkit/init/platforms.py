@@ -1,0 +1,151 @@
+"""The group_vars files of the platforms an environment has hosts for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from toolkit.init.settings import Certificates, Directory, Settings
+from toolkit.init.varsfile import BECOME_SECRET, VarsFile
+
+#: Public name of each platform with a certificate of its own, and the role variables
+#: naming its certificate and key.
+CERTIFICATE_VARIABLES = {
+    "mail_server": ("mail", "mail_servers"),
+    "collaboration": ("collab", "collaboration_servers"),
+}
+#: Services of each platform teleworkers reach through the tunnel (as in the lab).
+SERVICES = {
+    "mail": ("mail_servers", "tcp", [25, 465, 587, 993]),
+    "collaboration": ("collaboration_servers", "tcp", [443]),
+    "videoconference": ("videoconference_servers", "tcp", [443, 5349]),
+}
+
+
+def _group_addresses(group: str) -> str:
+    return f"{{{{ groups['{group}'] | map('extract', hostvars, 'service_address') | list }}}}"
+
+
+def _certificates(s: Settings, f: VarsFile, role: str) -> None:
+    prefix, _ = CERTIFICATE_VARIABLES[role]
+    name = f"{prefix}.{s.domain}"
+    if s.certificates is Certificates.FILES:
+        cert, key = f"/etc/ssl/telework/{name}.crt", f"/etc/ssl/telework/{name}.key"
+    elif s.certificates is Certificates.ACME:
+        cert, key = (
+            f"/etc/letsencrypt/live/{name}/fullchain.pem",
+            f"/etc/letsencrypt/live/{name}/privkey.pem",
+        )
+    else:
+        return
+    f.set(f"{role}_certificate_file", cert)
+    f.set(f"{role}_key_file", key)
+
+
+#: The audit's probe mailbox (role directory's directory_probe_accounts; with an existing
+#: directory, an account the directory team creates with the password toolkit init made).
+PROBE = "audit-probe"
+
+
+def probe_password_path(s: Settings) -> str:
+    folder = "directory/probes" if s.directory is Directory.PROJECT else "identity"
+    return f".credentials/{folder}/{PROBE}.password"
+
+
+def mail_audit_params(s: Settings) -> dict[str, Any]:
+    records = {"domain": s.domain}
+    probe = {
+        "login": PROBE,
+        "address": f"{PROBE}@{s.domain}",
+        "password_path": probe_password_path(s),
+    }
+    return {
+        **{f"MAIL-0{n}": dict(records) for n in range(1, 7)},
+        "MAIL-07": {"mx_name": f"mail.{s.domain}"},
+        "MAIL-10": probe,
+        "MAIL-11": {**probe, **records},
+    }
+
+
+def group_files(s: Settings) -> dict[str, str]:
+    """group_vars/<group>/<role>.yml of each platform with hosts."""
+    files: dict[str, str] = {}
+    admin_networks = list(s.admin_networks or s.internal_networks)
+    servers = VarsFile((f"Every server of {s.env} (roles/baseline).",), role="baseline")
+    users: dict[str, Any] = {
+        "name": s.ssh_user,
+        "ssh_keys": [s.admin_public_key] if s.admin_public_key else [],
+    }
+    users["password_hash"] = (
+        f"{{{{ {BECOME_SECRET} | password_hash('sha512', "
+        "65534 | random(seed=inventory_hostname) | string) }}"
+    )
+    servers.set("baseline_admin_users", [users])
+    servers.set("baseline_ssh_admin_networks", admin_networks)
+    collector = s.members("log_collectors")
+    servers.set("baseline_log_collector_host", collector[0].name if collector else "")
+    files["servers/baseline.yml"] = servers.text(with_defaults=True)
+
+    if s.members("vpn_gateways"):
+        vpn = VarsFile((f"The VPN gateway of {s.env} (roles/vpn_gateway).",), role="vpn_gateway")
+        vpn.set("vpn_gateway_endpoint", s.vpn_endpoint)
+        vpn.set("vpn_gateway_network_v4", s.vpn_network)
+        vpn.set("vpn_gateway_dns_servers", list(s.dns_servers))
+        vpn.set("vpn_gateway_dns_search", [s.domain])
+        vpn.set("vpn_gateway_internal_networks", list(s.internal_networks))
+        services = {
+            name: {"addresses": _group_addresses(group), "proto": proto, "ports": ports}
+            for name, (group, proto, ports) in SERVICES.items()
+            if s.members(group)
+        }
+        services["admin-ssh"] = {
+            "addresses": _group_addresses("servers"),
+            "proto": "tcp",
+            "ports": [22],
+        }
+        vpn.set("vpn_gateway_services", services)
+        groups: dict[str, list[str]] = {name: [] for name in s.reference.vpn_groups}
+        groups["staff"] = [n for n in services if n != "admin-ssh"]
+        groups["admins"] = ["admin-ssh"]
+        vpn.set("vpn_gateway_group_services", groups)
+        vpn.set(
+            "vpn_gateway_support_contact", s.support_contact or f"Support DSI, support@{s.domain}"
+        )
+        files["vpn_gateways/vpn_gateway.yml"] = vpn.text(with_defaults=True)
+
+    if s.members("directory_servers"):
+        d = VarsFile((f"The directory of {s.env} (roles/directory).",), role="directory")
+        d.set("directory_base_dn", "{{ identity_base_dn }}")
+        d.set("directory_allowed_networks", list(s.internal_networks))
+        files["directory_servers/directory.yml"] = d.text(with_defaults=True)
+
+    if collector:
+        c = VarsFile(
+            (f"The log collector of {s.env} (roles/log_collector).",), role="log_collector"
+        )
+        c.set("log_collector_allowed_networks", list(s.internal_networks))
+        c.set(
+            "baseline_log_collector_host",
+            "",
+            "The collector does not forward its own logs to itself.",
+        )
+        files["log_collectors/log_collector.yml"] = c.text(with_defaults=True)
+
+    if s.members("mail_servers"):
+        m = VarsFile((f"The mail server of {s.env} (roles/mail_server).",), role="mail_server")
+        m.set("mail_server_admin_address", s.mail_admin or f"dsi@{s.domain}")
+        _certificates(s, m, "mail_server")
+        m.set(
+            "audit_params",
+            mail_audit_params(s),
+            "What `toolkit audit` checks of the mail (MAIL-01..11): the domain's public DNS",
+            "records, and messages sent to and read from the audit's probe mailbox, whose",
+            "password is kept under .credentials/ (relative to this inventory folder).",
+        )
+        files["mail_servers/mail_server.yml"] = m.text(with_defaults=True)
+
+    if s.members("collaboration_servers"):
+        g = VarsFile((f"The groupware of {s.env} (roles/collaboration).",), role="collaboration")
+        g.set("collaboration_hostname", f"collab.{s.domain}")
+        _certificates(s, g, "collaboration")
+        files["collaboration_servers/collaboration.yml"] = g.text(with_defaults=True)
+    return files
