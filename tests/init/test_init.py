@@ -342,3 +342,22 @@ def test_the_audit_plans_every_server_of_it_before_touching_one(
     assert params["MAIL-10"]["password_path"] == str(
         target / ".credentials/directory/probes/audit-probe.password"
     )
+
+
+def test_without_a_password_file_the_vault_password_is_asked_twice_and_kept_nowhere(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "typed"
+    args = [str(a) for a in init_args(target, tmp_path / "unused")]
+    at = args.index("--vault-password-file")
+    del args[at : at + 2]
+    typed = "typed-vault-password-1234"
+    done = CliRunner().invoke(cli, [*args, "--no-interactive"], input=f"{typed}\n{typed}\n")
+    assert done.exit_code == 0, done.output
+    password_file = tmp_path / "pw"
+    password_file.write_text(f"{typed}\n")
+    assert "vault_become_password:" in vault_view(
+        target / "group_vars/all/vault.yml", password_file
+    )
+    for path in (p for p in target.rglob("*") if p.is_file()):
+        assert typed.encode() not in path.read_bytes(), path
