@@ -62,5 +62,6 @@ def defaults_text(role: str) -> str:
     return (
         f"\n# ---- Every setting of role {role}, with its default "
         f"(roles/{role}/defaults/main.yml);\n"
-        "# ---- uncomment one here to change it for this environment.\n" + body + "\n"
+        "# ---- uncomment one here to change it for this environment.\n"
+        "# yamllint disable rule:line-length\n" + body + "\n"
     )

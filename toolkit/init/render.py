@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from toolkit.init.platforms import group_files
 from toolkit.init.settings import OTHER_GROUPS, SERVER_GROUPS, Certificates, Directory, Settings
-from toolkit.init.varsfile import BECOME_SECRET, VarsFile
+from toolkit.init.varsfile import BECOME_SECRET, VarsFile, dump_yaml
 from toolkit.roster.source import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 
 
@@ -34,7 +32,7 @@ def hosts_yml(s: Settings) -> str:
             }
         }
     }
-    body = yaml.safe_dump(tree, sort_keys=False, default_flow_style=False)
+    body = dump_yaml(tree)
     return (
         "---\n"
         f"# Hosts of the environment {s.env}, by platform group (every playbook and audit\n"

@@ -16,10 +16,37 @@ BECOME_SECRET = "vault_become_password"  # noqa: S105 (a variable name)
 IDENTITY_SERVICES = ("mail", "collaboration", "videoconference", "vpn")
 
 
-def _dump(name: str, value: Any) -> str:
-    return yaml.safe_dump(
-        {name: value}, allow_unicode=True, sort_keys=False, default_flow_style=False, width=4096
+class _Dumper(yaml.SafeDumper):
+    """Lists indented under their key, as yamllint (the project's .yamllint) wants them."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    """A long one-line string with spaces is written folded (``>-``): the same value, in
+    lines that stay under the line length."""
+    style = ">" if len(value) > 80 and " " in value and "\n" not in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _string)
+
+
+def dump_yaml(value: Any) -> str:
+    """Block-style YAML that passes the project's yamllint (long strings folded)."""
+    return yaml.dump(
+        value,
+        Dumper=_Dumper,
+        allow_unicode=True,
+        sort_keys=False,
+        default_flow_style=False,
+        width=100,
     )
+
+
+def _dump(name: str, value: Any) -> str:
+    return dump_yaml({name: value})
 
 
 @dataclass
