@@ -4,9 +4,11 @@ The lab publishes only SSH on 127.0.0.1; a host's other services (TLS, HTTP, Wir
 answer on its container's address on the lab's podman network. ``toolkit lab up`` writes
 that address as the inventory variable ``audit_address`` of each host, in
 ``<inventory>/host_vars/<host>/lab-address.yml`` (git-ignored), so ``toolkit audit`` reads
-it from the inventory like any host's; ``toolkit lab down`` removes those files. A
-container gets a new address when it is started again: ``toolkit lab up`` (idempotent)
-rewrites them.
+it from the inventory like any host's; ``toolkit lab down`` removes those files. A host
+with ``lab_addresses`` in the inventory is probed at the first of them (the gateway's
+public side, a server's inside address); the control node reaches every lab network.
+Without them a container gets a new address when it is started again: ``toolkit lab up``
+(idempotent) rewrites the files.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ HEADER = (
     "---\n"
     "# Written by `toolkit lab up`, removed by `toolkit lab down`; git-ignored, do not edit.\n"
     "# Where `toolkit audit` probes this lab host's services: its container's address on\n"
-    "# the lab network (the lab publishes only SSH on 127.0.0.1).\n"
+    "# a lab network (the lab publishes only SSH on 127.0.0.1).\n"
 )
 
 
@@ -81,6 +83,8 @@ def remove_addresses(inventory: Path) -> list[Path]:
 def record(podman: Podman, lab: Lab) -> list[Path]:
     """Write the addresses the lab's containers have now (a warning when podman cannot
     say: the audit then probes ``ansible_host``)."""
+    if all(h.addresses for h in lab.hosts):
+        return write_addresses(lab, {h.name: h.addresses[0][1] for h in lab.hosts})
     try:
         addresses = container_addresses(podman, lab.name, lab.network)
     except ToolkitError as exc:

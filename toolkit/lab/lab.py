@@ -1,12 +1,14 @@
 """Bringing a lab up and down: one systemd container per inventory host.
 
 The inventory (``inventories/lab/hosts.yml``) is the only description of the lab: its
-hosts are the containers, its groups decide the devices a container needs, and each
-host's ``ansible_port`` is where its sshd is published on 127.0.0.1.
+hosts are the containers, its groups decide the devices a container needs, each host's
+``ansible_port`` is where its sshd is published on 127.0.0.1, and ``lab_networks`` with
+each host's ``lab_addresses`` lay out its networks (toolkit.lab.networks).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import socket
@@ -21,10 +23,11 @@ import paramiko
 from toolkit.adapters.ansible import load_inventory
 from toolkit.adapters.podman import Podman
 from toolkit.errors import InvalidInputError, Problem, ToolkitError
-from toolkit.lab import addresses, keys
+from toolkit.lab import addresses, keys, networks
 from toolkit.lab.hostlimits import ensure_inotify_instances
 from toolkit.lab.image import ADMIN_USER, RELEASES, apt_cache_volumes, build_image, image_ref
 from toolkit.lab.labels import HOST_LABEL, LAB_LABEL, STATE_LABEL
+from toolkit.lab.networks import LabNetwork
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,8 @@ class LabHost:
     groups: frozenset[str]
     release: str
     lab: str
+    #: (network key, address) pairs, in the inventory's order; empty: podman's address.
+    addresses: tuple[tuple[str, str], ...] = ()
 
     @property
     def container(self) -> str:
@@ -60,6 +65,7 @@ class Lab:
     name: str
     inventory: Path
     hosts: tuple[LabHost, ...]
+    networks: tuple[LabNetwork, ...] = ()
 
     @property
     def state(self) -> Path:
@@ -68,7 +74,12 @@ class Lab:
 
     @property
     def network(self) -> str:
+        """The podman network of a lab without ``lab_networks`` (named after the lab)."""
         return self.name
+
+    @property
+    def all_networks(self) -> tuple[LabNetwork, ...]:
+        return self.networks or (LabNetwork("", self.name),)
 
     def host(self, name: str) -> LabHost:
         for host in self.hosts:
@@ -128,6 +139,11 @@ def load_lab(inventory: Path) -> Lab:
         found = ", ".join(sorted(names)) or "none"
         bad("", "lab_name", f"one name like 'telework-lab' for every host is needed ({found})")
     lab_name = sorted(names)[0] if names else ""
+    first = next(iter(hosts.values()), None)
+    lab_networks = networks.parse_networks(
+        lab_name, first.vars.get("lab_networks") if first else None, lambda f, m: bad("", f, m)
+    )
+    taken: dict[str, str] = {}
     result: list[LabHost] = []
     ports: dict[int, str] = {}
     for name, host in hosts.items():
@@ -144,12 +160,19 @@ def load_lab(inventory: Path) -> Lab:
         if port in ports:
             bad(name, f"{name}.ansible_port", f"{port} already used by {ports[port]}")
         ports[port] = name
-        result.append(LabHost(name, port, host.groups, str(release), lab_name))
+        static = networks.parse_addresses(
+            name,
+            host.vars.get("lab_addresses"),
+            lab_networks,
+            taken,
+            functools.partial(bad, name),
+        )
+        result.append(LabHost(name, port, host.groups, str(release), lab_name, static))
     if not hosts:
         bad("", "hosts", "the inventory has no hosts")
     if problems:
         raise InvalidInputError(problems)
-    return Lab(lab_name, inventory.resolve(), tuple(result))
+    return Lab(lab_name, inventory.resolve(), tuple(result), lab_networks)
 
 
 def _create(podman: Podman, lab: Lab, host: LabHost) -> None:
@@ -159,10 +182,7 @@ def _create(podman: Podman, lab: Lab, host: LabHost) -> None:
         host.container,
         "--hostname",
         host.name,
-        "--network",
-        lab.network,
-        "--network-alias",
-        host.name,
+        *networks.network_args(host.name, host.addresses, lab.all_networks),
         "--publish",
         f"127.0.0.1:{host.port}:22",
         "--cap-add",
@@ -260,9 +280,8 @@ def up(lab: Lab, step: Callable[[str], None] = lambda _msg: None) -> list[HostSt
         build_image(release, step=step)
     keys.admin_key(lab.state)
     keys.write_known_hosts(lab.state, {h.name: h.port for h in lab.hosts})
-    if not podman.network_exists(lab.network):
-        step(f"network {lab.network}")
-        podman("network", "create", "--label", f"{LAB_LABEL}={lab.name}", lab.network)
+    for name in networks.create_networks(podman, lab.name, lab.all_networks):
+        step(f"network {name}")
     existing = {
         c["Labels"].get(HOST_LABEL): c for c in podman.containers(f"{LAB_LABEL}={lab.name}")
     }
@@ -296,6 +315,7 @@ def up(lab: Lab, step: Callable[[str], None] = lambda _msg: None) -> list[HostSt
                 "chpasswd",
                 input_bytes=f"{ADMIN_USER}:{password}\n".encode(),
             )
+    networks.settle(podman, lab, step)
     step("waiting for sshd on every host")
     deadline = time.monotonic() + SSH_WAIT
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -320,9 +340,10 @@ def down(lab: Lab) -> list[str]:
     for info in podman.containers(f"{LAB_LABEL}={lab.name}"):
         podman("rm", "--force", "--time", "5", info["Id"], timeout=60)
         removed.append(str(info["Names"][0]))
-    if podman.network_exists(lab.network):
-        podman("network", "rm", "--force", lab.network)
-        removed.append(f"network {lab.network}")
+    for network in lab.all_networks:
+        if podman.network_exists(network.name):
+            podman("network", "rm", "--force", network.name)
+            removed.append(f"network {network.name}")
     keys.known_hosts_file(lab.state).unlink(missing_ok=True)
     addresses.remove_addresses(lab.inventory)
     return removed
