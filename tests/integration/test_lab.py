@@ -1,13 +1,19 @@
 """The lab for real: podman system containers reached over SSH on 127.0.0.1.
 
-A copy of inventories/lab under another lab name and other ports, so a lab a person has
-running is left alone."""
+A copy of inventories/lab under another lab name, other ports and other subnets, so a lab a
+person has running is left alone."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -19,9 +25,15 @@ from toolkit.adapters.ansible import ansible_env, tool
 from toolkit.adapters.podman import Podman
 from toolkit.adapters.process import run
 from toolkit.cli.main import cli
-from toolkit.lab.lab import LAB_LABEL, free_local_ports
+from toolkit.lab.lab import LAB_LABEL, free_local_ports, load_lab
 
 pytestmark = pytest.mark.lab
+
+LAB = "ttk-test-lab"
+#: The test lab's subnets replace the lab's 10.60.x (inventories/lab/hosts.yml).
+TEST_PREFIX = "10.61."
+#: What the auditor (this machine) and each lab host reach: a host's sshd answers on 22.
+PROBE_TIMEOUT = 3
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +41,8 @@ def lab_inventory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     inv = tmp_path_factory.mktemp("lab") / "lab"
     shutil.copytree(REPO / "inventories" / "lab", inv, ignore=shutil.ignore_patterns(".lab"))
     hosts_file = inv / "hosts.yml"
-    data = yaml.safe_load(hosts_file.read_text())
+    # podman refuses a second network on a subnet already used: the test lab takes others
+    data = yaml.safe_load(hosts_file.read_text().replace("10.60.", TEST_PREFIX))
     ports = iter(free_local_ports(20))
 
     def renumber(group: dict[str, object]) -> None:
@@ -45,6 +58,9 @@ def lab_inventory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     lab_vars.write_text(
         lab_vars.read_text().replace("lab_name: telework-lab", "lab_name: ttk-test-lab")
     )
+    # the mail audit reads the zone snippet the mail role writes into this inventory
+    mail_vars = inv / "group_vars" / "mail_servers" / "mail_server.yml"
+    mail_vars.write_text(mail_vars.read_text().replace("inventories/lab/.mail/", f"{inv}/.mail/"))
     yield inv
     CliRunner().invoke(cli, ["lab", "down", "-i", str(inv)])
 
@@ -94,9 +110,76 @@ def test_lab_hosts_get_net_admin_tun_only_where_needed_and_never_privileges() ->
         assert inspect["HostConfig"]["PortBindings"]["22/tcp"][0]["HostIp"] == "127.0.0.1"
 
 
-def test_lab_hosts_reach_each_other_by_name(lab_inventory: Path) -> None:
-    result = Podman()("exec", "ttk-test-lab-laptop01", "getent", "hosts", "gateway")
-    assert "gateway" in result.stdout
+def _addresses(inventory: Path) -> dict[str, dict[str, str]]:
+    """Host -> {network: address}, as the test lab's inventory states them."""
+    return {h.name: dict(h.addresses) for h in load_lab(inventory).hosts}
+
+
+def _probe_from(host: str, targets: list[str]) -> set[str]:
+    """The ADDRESS:PORT targets a TCP connection from a lab host reaches (all at once)."""
+    script = (
+        'for t in "$@"; do ( timeout $0 bash -c "</dev/tcp/${t%:*}/${t##*:}" 2>/dev/null '
+        '&& echo "$t" ) & done; wait'
+    )
+    out = Podman()(
+        "exec", f"{LAB}-{host}", "bash", "-c", script, str(PROBE_TIMEOUT), *targets, timeout=60
+    ).stdout  # fmt: skip
+    return set(out.split())
+
+
+def _probe_from_here(targets: list[str]) -> set[str]:
+    """The targets a TCP connection from this machine (the auditor's seat) reaches."""
+
+    def one(target: str) -> str | None:
+        address, port = target.rsplit(":", 1)
+        try:
+            with socket.create_connection((address, int(port)), timeout=PROBE_TIMEOUT):
+                return target
+        except OSError:
+            return None
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        return {t for t in pool.map(one, targets) if t}
+
+
+def test_each_host_is_on_its_inventory_networks_at_its_inventory_addresses(
+    lab_inventory: Path,
+) -> None:
+    podman = Podman()
+    for host, wanted in _addresses(lab_inventory).items():
+        info = podman.json("container", "inspect", f"{LAB}-{host}")[0]
+        found = {
+            name.removeprefix(f"{LAB}-"): net["IPAddress"]
+            for name, net in info["NetworkSettings"]["Networks"].items()
+        }
+        assert found == wanted, host
+    assert set(_addresses(lab_inventory)["gateway"]) == {"inside", "outside"}
+    assert set(_addresses(lab_inventory)["laptop01"]) == {"outside"}
+
+
+def test_lab_hosts_resolve_each_other_by_the_address_they_reach_them_at(
+    lab_inventory: Path,
+) -> None:
+    addresses = _addresses(lab_inventory)
+    laptop = Podman()("exec", f"{LAB}-laptop01", "getent", "hosts", "gateway", "mail").stdout
+    gateway, mail = addresses["gateway"]["outside"], addresses["mail"]["inside"]
+    assert laptop.split() == [gateway, "gateway", mail, "mail"]
+    server = Podman()("exec", f"{LAB}-mail", "getent", "hosts", "gateway").stdout
+    assert server.split() == [addresses["gateway"]["inside"], "gateway"]
+
+
+def test_no_packet_crosses_between_outside_and_inside_but_the_gateway_and_auditor_reach_both(
+    lab_inventory: Path,
+) -> None:
+    addresses = _addresses(lab_inventory)
+    inside = [f"{a['inside']}:22" for a in addresses.values() if "inside" in a]
+    outside = [f"{a['outside']}:22" for a in addresses.values() if "outside" in a]
+    # every host's sshd listens on 22: a refused connection would still be a reached host
+    assert _probe_from("laptop01", inside) == set()
+    assert _probe_from("laptop01", outside) == set(outside)
+    assert _probe_from("gateway", inside) == set(inside)
+    assert _probe_from("mail", outside) == set()  # the inside meets the gateway inside only
+    assert _probe_from_here(inside + outside) == set(inside + outside)
 
 
 def test_lab_status_shows_every_host_running_with_ssh(lab_inventory: Path) -> None:
@@ -143,8 +226,237 @@ def test_ssh_refuses_a_host_key_other_than_the_pinned_one(lab_inventory: Path) -
         known.write_text(original)
 
 
+# ---- the provisioned lab: one site.yml run shared by every test below (issue: the lab as
+# real as an administration's network). Verdicts as docs/lab.md gives them: collab and
+# visio are NO-GO until their platforms are built.
+EXPECTED_VERDICTS = {
+    "backup": "go",
+    "collab": "no-go",
+    "directory": "go",
+    "gateway": "go",
+    "laptop01": "go",
+    "logs": "go",
+    "mail": "go",
+    "visio": "no-go",
+}
+#: Ports the inside servers may listen on: what a device outside might try to reach.
+INSIDE_PORTS = (22, 25, 389, 443, 465, 587, 636, 993, 5349, 6514)
+#: What laptop01's teleworker (ag0001: VPN groups staff and admins) may reach through the
+#: tunnel (inventories/lab/group_vars/vpn_gateways): mail, collaboration and
+#: videoconference for staff, SSH (port 22) on every server for admins.
+ALLOWED = {("mail", p) for p in (25, 465, 587, 993)} | {
+    ("collab", 443),
+    ("visio", 443),
+    ("visio", 5349),
+}
+TOOLKIT = Path(sys.executable).parent / "toolkit"
+
+
+def _toolkit(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(TOOLKIT), *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def _verdicts(inventory: Path, out: Path, *args: str) -> dict[str, str]:
+    done = _toolkit("audit", "-i", str(inventory), "-o", str(out), "--no-progress", *args)
+    report = json.loads((out / "report.json").read_text())
+    assert report["hosts"], done.stdout + done.stderr
+    return {h["host"]: h["verdict"] for h in report["hosts"]}
+
+
+def _exec(host: str, *argv: str, timeout: float = 120) -> str:
+    return Podman()("exec", f"{LAB}-{host}", *argv, timeout=timeout).stdout
+
+
+def _handshake_after(since: int, limit: float = 60.0) -> int:
+    """Seconds until laptop01's tunnel has a handshake newer than ``since`` (Unix time);
+    fails past ``limit``."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        out = Podman()("exec", f"{LAB}-laptop01", "wg", "show", "wg0", "latest-handshakes",
+                       check=False).stdout  # fmt: skip
+        stamps = [int(f[1]) for f in (ln.split() for ln in out.splitlines()) if len(f) == 2]
+        if any(t >= since for t in stamps):
+            return int(time.monotonic() - start)
+        time.sleep(1)
+    raise AssertionError(f"no handshake from laptop01 within {limit:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def provisioned(lab_inventory: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """site.yml once on the whole lab, then the audit's verdict of each host."""
+    done = _toolkit("provision", "-i", str(lab_inventory))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return _verdicts(lab_inventory, tmp_path_factory.mktemp("audit"))
+
+
+def test_the_provisioned_lab_gets_go_everywhere_but_the_platforms_not_built_yet(
+    provisioned: dict[str, str],
+) -> None:
+    assert provisioned == EXPECTED_VERDICTS
+
+
+def _inside_targets(inventory: Path) -> dict[str, tuple[str, int]]:
+    """ADDRESS:PORT -> (host, port) for every inside-only server and port."""
+    return {
+        f"{a['inside']}:{port}": (host, port)
+        for host, a in _addresses(inventory).items()
+        if set(a) == {"inside"}
+        for port in INSIDE_PORTS
+    }
+
+
+def test_laptop01_reaches_no_inside_service_with_the_tunnel_down_and_exactly_its_groups_with_it_up(
+    lab_inventory: Path, provisioned: dict[str, str]
+) -> None:
+    targets = _inside_targets(lab_inventory)
+    # The gateway forwards the tunnel's packets from its inside address (masquerade): what it
+    # reaches itself is what a device may reach, then the access policy (A13) narrows it.
+    open_to_gateway = _probe_from("gateway", list(targets))
+    allowed = {t for t in open_to_gateway if targets[t] in ALLOWED or targets[t][1] == 22}
+    assert ("mail", 993) in {targets[t] for t in allowed}
+    assert ("directory", 636) in {targets[t] for t in open_to_gateway - allowed}
+    _exec("laptop01", "systemctl", "stop", "wg-quick@wg0")
+    try:
+        assert _probe_from("laptop01", list(targets)) == set()
+    finally:
+        since = int(time.time())
+        _exec("laptop01", "systemctl", "start", "wg-quick@wg0")
+    _handshake_after(since)
+    assert _probe_from("laptop01", list(targets)) == allowed
+
+
+def test_vpn05_fails_when_laptop01_routes_nothing_through_the_tunnel(
+    lab_inventory: Path, provisioned: dict[str, str], tmp_path: Path
+) -> None:
+    conf = "/etc/wireguard/wg0.conf"
+    original = _exec("laptop01", "cat", conf)
+    tunnel_only = re.sub(r"(?m)^AllowedIPs = .*$", "AllowedIPs = 10.77.0.0/20", original)
+    assert tunnel_only != original
+    write = f"cat > {conf} && systemctl restart wg-quick@wg0"
+    Podman()("exec", "-i", f"{LAB}-laptop01", "sh", "-c", write, input_bytes=tunnel_only.encode())
+    try:
+        verdicts = _verdicts(lab_inventory, tmp_path, "--limit", "laptop01", "--control", "VPN-05")
+        report = json.loads((tmp_path / "report.json").read_text())
+        summary = report["hosts"][0]["results"][0]["summary"]
+        assert verdicts == {"laptop01": "no-go"}
+        assert "allowed mail:993 is not reachable" in summary
+    finally:
+        Podman()("exec", "-i", f"{LAB}-laptop01", "sh", "-c", write, input_bytes=original.encode())
+
+
+def test_after_every_container_restarts_the_lab_comes_back_with_the_same_verdicts(
+    lab_inventory: Path, provisioned: dict[str, str], tmp_path: Path
+) -> None:
+    # as after a reboot of the machine: every container stops, `toolkit lab up` starts them
+    names = [str(c["Names"][0]) for c in _containers()]  # type: ignore[index]
+    Podman()("stop", "--time", "10", *names, timeout=300)
+    since = int(time.time())
+    up = CliRunner().invoke(cli, ["lab", "up", "-i", str(lab_inventory)])
+    assert up.exit_code == 0, up.output
+    test_each_host_is_on_its_inventory_networks_at_its_inventory_addresses(lab_inventory)
+    assert _handshake_after(since) <= 60
+    assert _verdicts(lab_inventory, tmp_path) == provisioned
+
+
+def test_laptop01_follows_the_gateway_to_its_new_address_by_itself(
+    lab_inventory: Path, provisioned: dict[str, str]
+) -> None:
+    # The laptop's tunnel came up while `gateway` named an address nobody answers at (as
+    # when the gateway moved, or the laptop roamed to a network whose DNS was stale) ...
+    hosts = _exec("laptop01", "cat", "/etc/hosts")
+    gateway = _addresses(lab_inventory)["gateway"]["outside"]
+    elsewhere = gateway.rsplit(".", 1)[0] + ".250"
+    stale = hosts.replace(f"{gateway}\tgateway", f"{elsewhere}\tgateway")
+    assert stale != hosts
+    write = "cat > /etc/hosts && systemctl restart wg-quick@wg0"
+    Podman()("exec", "-i", f"{LAB}-laptop01", "sh", "-c", write, input_bytes=stale.encode())
+    endpoints = _exec("laptop01", "wg", "show", "wg0", "endpoints")
+    assert f"{elsewhere}:" in endpoints
+    # ... then the name resolves right again: the re-resolving timer follows it, no restart
+    since = int(time.time())
+    up = CliRunner().invoke(cli, ["lab", "up", "-i", str(lab_inventory)])
+    assert up.exit_code == 0, up.output
+    assert _handshake_after(since, limit=90) <= 90
+    assert f"{gateway}:" in _exec("laptop01", "wg", "show", "wg0", "endpoints")
+    journal = _exec("laptop01", "journalctl", "-t", "telework-wg-reresolve", "--no-pager")
+    assert f"gateway:51820 now resolves to {gateway}:51820 (was {elsewhere}:51820)" in journal
+
+
+def test_a_moved_service_host_is_used_at_once_by_the_rules_the_routes_and_a_new_bundle(
+    lab_inventory: Path, provisioned: dict[str, str]
+) -> None:
+    old = _addresses(lab_inventory)["mail"]["inside"]
+    new = old.rsplit(".", 1)[0] + ".23"
+    hosts_file = lab_inventory / "hosts.yml"
+    assert hosts_file.read_text().count(old) == 1
+    hosts_file.write_text(hosts_file.read_text().replace(old, new))
+    up = CliRunner().invoke(cli, ["lab", "up", "-i", str(lab_inventory)])
+    assert up.exit_code == 0, up.output
+    test_each_host_is_on_its_inventory_networks_at_its_inventory_addresses(lab_inventory)
+    # only what uses the address: the gateway's policy and export, the laptops' routes
+    done = _toolkit("provision", "-i", str(lab_inventory), "--limit", "vpn_gateways:laptops")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    policy = _exec("gateway", "nft", "list", "table", "inet", "telework_vpn")
+    routes = _exec("laptop01", "ip", "-4", "route", "show", "dev", "wg0")
+    for what, text in (("gateway policy", policy), ("laptop routes", routes)):
+        assert new in text, what
+        assert old not in text, what
+    bundle = CliRunner().invoke(
+        cli, ["vpn", "bundle", "-i", str(lab_inventory), "ag0003", "pc-0003"]
+    )
+    assert bundle.exit_code == 0, bundle.output
+    config = next((lab_inventory / ".vpn" / "bundles").glob("*pc-0003*.conf")).read_text()
+    allowed_ips = next(ln for ln in config.splitlines() if ln.startswith("AllowedIPs"))
+    assert new in allowed_ips
+    assert old not in allowed_ips
+    assert _probe_from("laptop01", [f"{new}:993"]) == {f"{new}:993"}
+
+
+def test_a_host_killed_while_dpkg_installs_converges_on_the_next_run_to_the_same_verdict(
+    lab_inventory: Path, provisioned: dict[str, str], tmp_path: Path
+) -> None:
+    victim, container = "backup", f"{LAB}-backup"
+    podman = Podman()
+    # the baseline installs fail2ban: take it away so that the next run installs it again
+    podman("exec", container, "apt-get", "purge", "-y", "-q", "fail2ban", timeout=300)
+    run = subprocess.Popen(
+        [str(TOOLKIT), "provision", "-i", str(lab_inventory), "--limit", victim],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # In the container: as soon as dpkg's journal holds an update (a package half
+        # unpacked), kill dpkg, then the whole container (a host lost mid-install).
+        watch = (
+            "i=0; while [ $i -lt 6000 ]; do "
+            "if ls -A /var/lib/dpkg/updates | grep -q '^[0-9]'; then pkill -9 -x dpkg; exit 0; fi; "
+            "i=$((i+1)); sleep 0.05; done; exit 1"
+        )
+        podman("exec", container, "sh", "-c", watch, timeout=330)
+        podman("kill", container)
+    finally:
+        run.wait(timeout=300)
+    assert run.returncode != 0
+    up = CliRunner().invoke(cli, ["lab", "up", "-i", str(lab_inventory)])
+    assert up.exit_code == 0, up.output
+    broken = podman("exec", container, "apt-get", "install", "-s", "curl", check=False)
+    assert "dpkg was interrupted" in broken.stderr
+    done = _toolkit("provision", "-i", str(lab_inventory), "--limit", victim)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    log = re.search(r"ansible-playbook log: (\S+)", done.stdout)
+    assert log is not None, done.stdout
+    assert f"Repaired what an interrupted run left on {victim}: dpkg was interrupted" in (
+        " ".join(Path(log.group(1)).read_text().split())
+    )
+    assert "ii" in _exec(victim, "dpkg-query", "-W", "-f=${db:Status-Abbrev}", "fail2ban")
+    assert _verdicts(lab_inventory, tmp_path, "--limit", victim) == {victim: provisioned[victim]}
+
+
 def test_lab_down_leaves_no_container_or_network(lab_inventory: Path) -> None:
     result = CliRunner().invoke(cli, ["lab", "down", "-i", str(lab_inventory)])
     assert result.exit_code == 0, result.output
     assert _containers() == []
-    assert not Podman().network_exists("ttk-test-lab")
+    for network in ("ttk-test-lab-inside", "ttk-test-lab-outside"):
+        assert not Podman().network_exists(network)
