@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 CONTROL_MODULES = (
     "toolkit.controls.linux",
     "toolkit.controls.web",
+    "toolkit.controls.web_groupware",
     "toolkit.controls.logging",
     "toolkit.controls.logs",
     "toolkit.controls.database",
