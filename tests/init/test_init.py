@@ -315,6 +315,7 @@ def test_at_a_terminal_it_asks_for_what_the_flags_did_not_say(tmp_path: Path) ->
               "--interactive"], input="\n".join(answers) + "\n",
     )  # fmt: skip
     assert done.exit_code == 0, done.output
+    assert "warning: no --admin-public-key" in done.output
     telework = (target / "group_vars/all/telework.yml").read_text()
     assert "- ministere.ma" in telework and "dsi:" in telework
     hosts = (target / "hosts.yml").read_text()

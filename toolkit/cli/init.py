@@ -11,8 +11,8 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from toolkit.cli.common import out
-from toolkit.errors import InvalidInputError, Problem
+from toolkit.cli.common import err, out, print_problems
+from toolkit.errors import InvalidInputError, Problem, Severity
 from toolkit.init.ask import ask_missing
 from toolkit.init.create import create_environment
 from toolkit.init.settings import (
@@ -216,6 +216,20 @@ def init(
     )
     for file in written:
         out.print(printable(file), markup=False)
+    if not settings.admin_public_key:
+        warning = "no --admin-public-key: add your SSH public key to baseline_admin_users"
+        print_problems(
+            [
+                Problem(
+                    str(target / "group_vars/servers/baseline.yml"),
+                    1,
+                    "baseline_admin_users",
+                    f"{warning} (the baseline refuses to run without one: lock-out guard)",
+                    Severity.WARNING,
+                )
+            ],
+            err,
+        )
     out.print(
         f"environment {env} created in {printable(target)}: review every file, then "
         f"toolkit provision --env {env} --vault-password-file FILE (docs/production.md)",
