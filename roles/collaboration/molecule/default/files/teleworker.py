@@ -160,9 +160,13 @@ def browser_reads_mail(
             page.set_default_timeout(60_000)
             page.goto(f"{base}/SOGo/")
             seen["login_title"] = page.title()
+            content = page.content()
+            seen["languages_offered"] = [
+                w for w in ("Français", "العربية", "Arabic", "French") if w in content
+            ]
             page.fill("input[ng-model='app.creds.username']", user)
             page.fill("input[ng-model='app.creds.password']", password)
-            page.click("button[type=submit]")
+            page.press("input[ng-model='app.creds.password']", "Enter")
             page.wait_for_url("**/SOGo/so/**", timeout=60_000)
             page.goto(f"{base}/SOGo/so/{user}/Mail/view")
             row = page.get_by_text(subject).first
@@ -170,7 +174,6 @@ def browser_reads_mail(
             row.click()
             page.wait_for_timeout(3000)
             seen["mail_page"] = page.inner_text("body")[:4000]
-            seen["languages"] = []
             page.screenshot(path=shot, full_page=True)
         finally:
             browser.close()
