@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Any
 
@@ -9,23 +10,44 @@ import click
 from rich.logging import RichHandler
 
 from toolkit import __version__
-from toolkit.cli.audit import audit
-from toolkit.cli.byod import byod
-from toolkit.cli.capacity import capacity
 from toolkit.cli.common import err, print_problems
-from toolkit.cli.init import init
-from toolkit.cli.lab import lab
-from toolkit.cli.load import load
-from toolkit.cli.provision import provision
-from toolkit.cli.report import report
-from toolkit.cli.roster import roster
-from toolkit.cli.vpn import vpn
 from toolkit.errors import InvalidInputError, ToolkitError
 from toolkit.text import printable
 
+#: Every command group, in the order `toolkit --help` lists them, and the module that
+#: defines it. A module is imported only when its command runs (or when the help lists
+#: them all): the audit, the reports and the load generator import heavy libraries
+#: (paramiko, matplotlib, WeasyPrint, Locust's process) that `toolkit roster revoke`
+#: should not pay for at every start.
+COMMANDS: dict[str, str] = {
+    "lab": "toolkit.cli.lab",
+    "init": "toolkit.cli.init",
+    "roster": "toolkit.cli.roster",
+    "provision": "toolkit.cli.provision",
+    "audit": "toolkit.cli.audit",
+    "vpn": "toolkit.cli.vpn",
+    "byod": "toolkit.cli.byod",
+    "report": "toolkit.cli.report",
+    "capacity": "toolkit.cli.capacity",
+    "load": "toolkit.cli.load",
+}
+
 
 class ToolkitGroup(click.Group):
-    """Turns every ToolkitError into one message on stderr and its exit code."""
+    """Loads each command's module on demand (COMMANDS) and turns every ToolkitError
+    into one message on stderr and its exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*COMMANDS, *(name for name in super().list_commands(ctx) if name not in COMMANDS)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return super().get_command(ctx, cmd_name)
+        command = getattr(importlib.import_module(module), cmd_name.replace("-", "_"))
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{module}.{cmd_name} is not a click command")
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -57,18 +79,6 @@ def cli(verbose: int) -> None:
         handlers=[RichHandler(console=err, show_path=False)],
         force=True,
     )
-
-
-cli.add_command(lab)
-cli.add_command(init)
-cli.add_command(roster)
-cli.add_command(provision)
-cli.add_command(audit)
-cli.add_command(vpn)
-cli.add_command(byod)
-cli.add_command(report)
-cli.add_command(capacity)
-cli.add_command(load)
 
 
 def main() -> None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ciscoconfparse2 import CiscoConfParse
+if TYPE_CHECKING:
+    from ciscoconfparse2 import CiscoConfParse
 
 from toolkit.netdev.model import Line
 from toolkit.netdev.platforms import Platform
@@ -41,8 +43,12 @@ class CiscoConfig:
     up to the next top-level one (a banner's text included)."""
 
     def __init__(self, text: str, platform: Platform) -> None:
+        # Imported on first use: ciscoconfparse2 takes 0.7 s to import, which every
+        # `toolkit` command would otherwise pay (the audit plans devices and servers alike).
+        from ciscoconfparse2 import CiscoConfParse  # noqa: PLC0415
+
         self.platform = platform
-        self.parse = CiscoConfParse(
+        self.parse: CiscoConfParse = CiscoConfParse(
             text.splitlines(), syntax=_SYNTAX[platform], loguru=False, ignore_blank_lines=False
         )
         self._sections: list[Section] = []
