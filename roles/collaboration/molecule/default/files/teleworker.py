@@ -169,10 +169,13 @@ def browser_reads_mail(
             page.press("input[ng-model='app.creds.password']", "Enter")
             page.wait_for_url("**/SOGo/so/**", timeout=60_000)
             page.goto(f"{base}/SOGo/so/{user}/Mail/view")
-            row = page.get_by_text(subject).first
+            row = page.locator(f"text={subject} >> visible=true").first
             row.wait_for(timeout=90_000)
-            row.click()
-            page.wait_for_timeout(3000)
+            seen["listed"] = True
+            # the list is an Angular virtual repeat under a ripple layer: a plain click
+            # waits for a stable, unobscured target that never comes
+            row.click(timeout=30_000, force=True)
+            page.get_by_text("Bonjour Amina").first.wait_for(timeout=30_000)
             seen["mail_page"] = page.inner_text("body")[:4000]
             page.screenshot(path=shot, full_page=True)
         finally:
