@@ -81,10 +81,13 @@ def web_login(base: str, ca: str, user: str, password: str) -> tuple[int, reques
     return r.status_code, s
 
 
-def logged_in(s: requests.Session, base: str, user: str) -> int:
-    """Status of a page only a logged-in user gets (no redirect followed)."""
+def logged_in(s: requests.Session, base: str, user: str) -> str:
+    """ "app" when a page only a logged-in user gets is served, "login page" when SOGo
+    answers with its login form instead (with status 200), else the status."""
     r = s.get(f"{base}/SOGo/so/{user}/Calendar/view", timeout=TIMEOUT, allow_redirects=False)
-    return r.status_code
+    if r.status_code != 200:
+        return f"status {r.status_code}"
+    return "login page" if "app.creds.username" in r.text else "app"
 
 
 def dav(base: str, ca: str, user: str, password: str) -> requests.Session:
