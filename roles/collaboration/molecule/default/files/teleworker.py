@@ -292,8 +292,10 @@ def calendars(a: argparse.Namespace, pw: dict[str, str], base: str, tag: str) ->
     cal_url = str(calendar.url)
     seen["calendar_url"] = cal_url
     b_dav = dav(base, a.ca, user_b, pw[user_b])
-    seen["b_before_share"] = b_dav.get(f"{cal_url}{shared_uid}.ics", timeout=TIMEOUT).status_code
     a_dav = dav(base, a.ca, user_a, pw[user_a])
+    # a share left by an earlier verify run on the same containers is taken back first
+    seen["unshare_before"] = acl_query(a_dav, cal_url, f'<remove-user user="{user_b}"/>')
+    seen["b_before_share"] = b_dav.get(f"{cal_url}{shared_uid}.ics", timeout=TIMEOUT).status_code
     seen["share_add"] = acl_query(a_dav, cal_url, f'<add-user user="{user_b}"/>')
     seen["share_roles"] = acl_query(
         a_dav,
