@@ -404,10 +404,10 @@ def test_a_moved_service_host_is_used_at_once_by_the_rules_the_routes_and_a_new_
         assert new in text, what
         assert old not in text, what
     bundle = CliRunner().invoke(
-        cli, ["vpn", "bundle", "-i", str(lab_inventory), "ag0002", "lt-0002"]
+        cli, ["vpn", "bundle", "-i", str(lab_inventory), "ag0002", "ph-0002"]
     )
     assert bundle.exit_code == 0, bundle.output
-    config = next((lab_inventory / ".vpn" / "bundles").glob("*lt-0002*.conf")).read_text()
+    config = next((lab_inventory / ".vpn" / "bundles").glob("*ph-0002*.conf")).read_text()
     allowed_ips = next(ln for ln in config.splitlines() if ln.startswith("AllowedIPs"))
     assert new in allowed_ips
     assert old not in allowed_ips
