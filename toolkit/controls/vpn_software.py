@@ -60,6 +60,33 @@ def _release(ctx: Context, table: Any) -> tuple[str, date, dict[str, Any]]:
     return name, end, row if isinstance(row, dict) else {}
 
 
+def judge_versions(
+    versions: dict[str, str], minimum: dict[str, str], required: list[str]
+) -> list[str]:
+    """Problems of the installed versions against the table's floors."""
+    problems = [f"{pkg} is not installed" for pkg in required if pkg not in versions]
+    for pkg, floor in sorted(minimum.items()):
+        if pkg not in versions:
+            continue
+        try:
+            current = debversion.at_least(versions[pkg], floor)
+        except debversion.VersionError as exc:
+            raise ControlError(f"{pkg}: {exc}") from exc
+        if not current:
+            problems.append(f"{pkg} {versions[pkg]} is older than {floor}")
+    return problems
+
+
+def pending_security(ctx: Context, watched: list[str]) -> list[str]:
+    """The security updates apt would install for the packages matching ``watched``
+    (LNX-01's simulation, which the host runs once)."""
+    return [
+        line
+        for line in parsers.pending_security(ctx.output(APT_SIMULATION, grep=r"^Inst .*ecurity"))
+        if any(fnmatch.fnmatchcase(line.split()[0], w) for w in watched)
+    ]
+
+
 @control("VPN-01")
 def gateway_software(ctx: Context, p: Params) -> Outcome:
     """The release is supported, the VPN packages are at least the table's versions and
@@ -75,22 +102,8 @@ def gateway_software(ctx: Context, p: Params) -> Outcome:
     minimum: dict[str, str] = {str(k): str(v) for k, v in (row.get("minimum") or {}).items()}
     required = [str(x) for x in as_list(p["required"]) if x]
     versions = installed_versions(ctx, sorted(set(minimum) | set(required)))
-    problems += [f"{pkg} is not installed" for pkg in required if pkg not in versions]
-    for pkg, floor in sorted(minimum.items()):
-        if pkg not in versions:
-            continue
-        try:
-            current = debversion.at_least(versions[pkg], floor)
-        except debversion.VersionError as exc:
-            raise ControlError(f"{pkg}: {exc}") from exc
-        if not current:
-            problems.append(f"{pkg} {versions[pkg]} is older than {floor}")
-    watched = [str(x) for x in as_list(p["watched"]) if x]
-    pending = [
-        line
-        for line in parsers.pending_security(ctx.output(APT_SIMULATION, grep=r"^Inst .*ecurity"))
-        if any(fnmatch.fnmatchcase(line.split()[0], w) for w in watched)
-    ]
+    problems += judge_versions(versions, minimum, required)
+    pending = pending_security(ctx, [str(x) for x in as_list(p["watched"]) if x])
     if pending:
         problems.append(f"security updates pending: {', '.join(pending[:8])}")
     shown = ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "none"

@@ -11,7 +11,6 @@ shared).
 
 from __future__ import annotations
 
-import fnmatch
 import http.client
 import logging
 import re
@@ -19,11 +18,10 @@ import re
 from toolkit.audit.context import Context
 from toolkit.audit.model import ControlError, Outcome, Params, as_list
 from toolkit.audit.registry import control
-from toolkit.controls import debversion, end_of_life
+from toolkit.controls import end_of_life
 from toolkit.controls import linux_parsers as parsers
 from toolkit.controls import tls as tlslib
-from toolkit.controls.linux import APT_SIMULATION
-from toolkit.controls.vpn_software import installed_versions
+from toolkit.controls.vpn_software import installed_versions, judge_versions, pending_security
 from toolkit.text import one_line
 
 log = logging.getLogger(__name__)
@@ -127,23 +125,6 @@ def admin_pages_hidden(ctx: Context, p: Params) -> Outcome:
     return Outcome.of(problems, f"{len(paths)} status and administration paths refused")
 
 
-def judge_versions(
-    versions: dict[str, str], minimum: dict[str, str], required: list[str]
-) -> list[str]:
-    """Problems of the installed versions against the table's floors."""
-    problems = [f"{pkg} is not installed" for pkg in required if pkg not in versions]
-    for pkg, floor in sorted(minimum.items()):
-        if pkg not in versions:
-            continue
-        try:
-            current = debversion.at_least(versions[pkg], floor)
-        except debversion.VersionError as exc:
-            raise ControlError(f"{pkg}: {exc}") from exc
-        if not current:
-            problems.append(f"{pkg} {versions[pkg]} is older than {floor}")
-    return problems
-
-
 @control("WEB-07")
 def groupware_software(ctx: Context, p: Params) -> Outcome:
     """The groupware's packages (SOGo, its SOPE libraries, nginx) are at least the table's
@@ -162,12 +143,7 @@ def groupware_software(ctx: Context, p: Params) -> Outcome:
     if not versions and "sogo" in required:
         return Outcome.skipped("no groupware package installed on this host")
     problems = judge_versions(versions, minimum, required)
-    watched = [str(x) for x in as_list(p["watched"]) if x]
-    pending = [
-        line
-        for line in parsers.pending_security(ctx.output(APT_SIMULATION, grep=r"^Inst .*ecurity"))
-        if any(fnmatch.fnmatchcase(line.split()[0], w) for w in watched)
-    ]
+    pending = pending_security(ctx, [str(x) for x in as_list(p["watched"]) if x])
     if pending:
         problems.append(f"security updates pending: {', '.join(pending[:8])}")
     shown = ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or "none"
