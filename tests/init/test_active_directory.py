@@ -20,21 +20,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.slapd import SLAPD, free_port, running_slapd
 from toolkit.secrets import read_secret
 
 from .test_init import BIN, LAB_HOSTS, ROOT, init_args, toolkit
 
-SLAPD = Path("/usr/sbin/slapd")
 DOMAIN = "ministere.gov.ma"
 BASE = "dc=ministere,dc=gov,dc=ma"
 PEOPLE = f"ou=Teletravail,{BASE}"
@@ -176,12 +174,6 @@ class Directory:
         )  # fmt: skip
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass(frozen=True)
 class Rendered:
     directory: Directory
@@ -215,25 +207,9 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rendered]:
         name: read_secret(env / f".credentials/identity/{name}.password", vault).decode().strip()
         for name in ("mail", "vpn")
     }
-    (folder / "config").mkdir()
-    (folder / "db").mkdir()
-    (folder / "config.ldif").write_text(config_ldif(folder))
-    subprocess.run(
-        [str(SLAPD.with_name("slapadd")), "-n0", "-F", str(folder / "config"), "-l",
-         str(folder / "config.ldif")],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    log = (folder / "slapd.log").open("w")
-    server = subprocess.Popen(
-        [str(SLAPD), "-d", "0", "-F", str(folder / "config"), "-h", uri],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while not Directory(uri).bind(ROOT_DN, ROOT_PW):
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"slapd did not answer: {(folder / 'slapd.log').read_text()}")
-            time.sleep(0.1)
+    with running_slapd(
+        folder, config_ldif(folder), [uri], lambda: Directory(uri).bind(ROOT_DN, ROOT_PW)
+    ):
         subprocess.run(
             ["ldapadd", "-x", "-H", uri, "-D", ROOT_DN, "-w", ROOT_PW],
             input=data_ldif(binds), capture_output=True, text=True, timeout=60, check=True,
@@ -255,14 +231,6 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rendered]:
             settings(out / "mailboxes.cf"),
             json.loads((out / "vpn.json").read_text()),
         )
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
-        log.close()
 
 
 def dns(ldif: str) -> list[str]:

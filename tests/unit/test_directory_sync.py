@@ -10,9 +10,7 @@ import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +19,10 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.slapd import SLAPD, free_port, running_slapd
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv/bin"
-SLAPD = Path("/usr/sbin/slapd")
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 BASE = "dc=lab,dc=telework,dc=test"
 PEOPLE = f"ou=people,{BASE}"
@@ -79,12 +78,6 @@ ROSTER_AFTER = [
     row("ag0005", "Salma Idrissi", "staff"),  # new; ag0004 left the roster
 ]
 PASSWORDS = {f"ag000{n}": f"Initial-Password-{n}-2026" for n in range(1, 6)}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def config_ldif(folder: Path) -> str:
@@ -258,55 +251,32 @@ class Slapd:
 @pytest.fixture(scope="module")
 def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
     folder = tmp_path_factory.mktemp("slapd")
-    (folder / "config").mkdir()
-    (folder / "db").mkdir()
-    (folder / "config.ldif").write_text(config_ldif(folder), encoding="utf-8")
-    (folder / "data.ldif").write_text(DATA_LDIF, encoding="utf-8")
     (folder / "ansible.cfg").write_text(
         "[defaults]\nstdout_callback = ansible.posix.json\nbin_ansible_callbacks = True\n"
         "deprecation_warnings = False\n",
         encoding="utf-8",
     )
-    for argv in (
-        [str(SLAPD.with_name("slapadd")), "-n0", "-F", str(folder / "config"), "-l",
-         str(folder / "config.ldif")],
-        [str(SLAPD.with_name("slapadd")), "-F", str(folder / "config"), "-b", BASE, "-l",
-         str(folder / "data.ldif")],
-    ):  # fmt: skip
-        subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True)
     ldapi = "ldapi://" + quote(str(folder / "ldapi"), safe="")
     ldap_uri = f"ldap://127.0.0.1:{free_port()}/"
-    log = (folder / "slapd.log").open("w")
-    # -d 0: in the foreground (no fork), so the test owns the process and stops it.
-    server = subprocess.Popen(
-        [str(SLAPD), "-d", "0", "-F", str(folder / "config"), "-h", f"{ldap_uri} {ldapi}"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    directory = Slapd(folder, ldapi, ldap_uri)
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            probe = subprocess.run(
-                ["ldapwhoami", "-Q", "-Y", "EXTERNAL", "-H", ldapi],
-                capture_output=True,
-                timeout=10,
-                check=False,
-            )
-            if probe.returncode == 0:
-                break
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"slapd did not answer: {(folder / 'slapd.log').read_text()}")
-            time.sleep(0.1)
-        yield directory
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
-        log.close()
+
+    def answers() -> bool:
+        probe = subprocess.run(
+            ["ldapwhoami", "-Q", "-Y", "EXTERNAL", "-H", ldapi],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+        return probe.returncode == 0
+
+    with running_slapd(
+        folder,
+        config_ldif(folder),
+        [ldap_uri, ldapi],
+        answers,
+        data=(BASE, DATA_LDIF),
+        timeout=15,
+    ):
+        yield Slapd(folder, ldapi, ldap_uri)
 
 
 @dataclass(frozen=True)
