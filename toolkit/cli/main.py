@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "report": "toolkit.cli.report",
     "capacity": "toolkit.cli.capacity",
     "load": "toolkit.cli.load",
+    "backup": "toolkit.cli.backup",
 }
 
 

@@ -1,0 +1,81 @@
+"""``toolkit backup``: every server's last backup against its RPO (A9) and restore drills
+that prove a backup restores (A5, A9)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from toolkit.backup.remote import targets
+from toolkit.backup.survey import ssh_reader, survey
+from toolkit.cli.common import err, inventory_options, out
+from toolkit.exitcodes import ExitCode
+
+STATE_STYLE = {"ok": "green", "late": "bold red", "never": "bold red", "failed": "yellow"}
+
+
+@click.group()
+def backup() -> None:
+    """Backups (A9): status of every server's last backup, restore drills (A5)."""
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+@backup.command()
+@inventory_options
+@click.option("--limit", help="Only these hosts or groups (Ansible-style pattern).")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout, for a machine.")
+@click.option("--timeout", default=15.0, show_default=True, type=click.FloatRange(1, 600))
+def status(inventory: Path, limit: str | None, as_json: bool, timeout: float) -> None:
+    """Last backup of every server, per backup source, against its RPO (A9).
+
+    Reads /var/lib/telework-backup/status.json on each server of the inventory over SSH.
+    Exits 3 when a source is past its RPO, never backed up or its last run failed, 4 when
+    a host's file is malformed, 5 when a host cannot be reached."""
+    now = datetime.now(UTC)
+    found = survey(targets(inventory, limit), now, ssh_reader(timeout))
+    if as_json:
+        payload = {
+            "inventory": inventory.name,
+            "generated_at": now.isoformat(),
+            "hosts": [h.model_dump(mode="json") for h in found],
+        }
+        out.print_json(json.dumps(payload), highlight=False)
+    else:
+        table = Table(title=f"A9 backups of {escape(inventory.name)} at {_when(now)}")
+        for name in ("host", "source", "RPO", "last success", "age", "archive", "state", "note"):
+            table.add_column(name)
+        for h in found:
+            if h.unreachable or (h.problems and not h.rows):
+                state = "unreachable" if h.unreachable else "invalid"
+                table.add_row(escape(h.host), "-", "-", "-", "-", "-", f"[red]{state}[/]", "")
+            for r in h.rows:
+                table.add_row(
+                    escape(r.host),
+                    escape(r.source),
+                    f"{r.rpo_hours:g} h" if r.rpo_hours else "-",
+                    _when(r.last_success),
+                    f"{r.age_hours:.1f} h" if r.age_hours is not None else "-",
+                    escape(r.archive) or "-",
+                    f"[{STATE_STYLE[r.state]}]{r.state}[/]",
+                    escape(r.note),
+                )
+        out.print(table)
+    for h in found:
+        for problem in h.problems:
+            err.print(f"invalid: {problem}", style="red", markup=False)
+        if h.unreachable:
+            err.print(f"unreachable: {h.unreachable}", style="red", markup=False)
+    if any(h.problems for h in found):
+        raise click.exceptions.Exit(int(ExitCode.INVALID_INPUT))
+    if any(h.unreachable for h in found):
+        raise click.exceptions.Exit(int(ExitCode.UNREACHABLE))
+    if any(r.state != "ok" for h in found for r in h.rows):
+        raise click.exceptions.Exit(int(ExitCode.CHECK_FAILED))
