@@ -1,0 +1,117 @@
+// The meeting page: ask the application for a room, a signed Janus token and TURN
+// credentials (only a logged-in teleworker gets them), then publish the camera and
+// subscribe to every other participant through Janus' VideoRoom. `?ice=relay` sends all
+// media through the TURN server (for networks that block direct UDP).
+"use strict";
+(function () {
+  const text = window.VISIO_TEXT || {};
+  const state = { pcs: {}, errors: [], joined: false, room: null, feeds: [] };
+  window.visio = state;
+  const status = (msg) => { document.getElementById("status").textContent = msg; };
+  const fail = (msg) => { state.errors.push(String(msg)); status(String(msg)); };
+  const relay = new URLSearchParams(location.search).get("ice") === "relay";
+
+  function video(id, track, muted) {
+    let el = document.getElementById("v-" + id);
+    if (!el) {
+      el = document.createElement("video");
+      el.id = "v-" + id; el.autoplay = true; el.playsInline = true; el.muted = muted;
+      document.getElementById("videos").appendChild(el);
+    }
+    if (!el.srcObject) el.srcObject = new MediaStream();
+    el.srcObject.addTrack(track);
+  }
+
+  function subscribe(janus, grant, pin, feed) {
+    let handle = null;
+    janus.attach({
+      plugin: "janus.plugin.videoroom",
+      success: (h) => {
+        handle = h;
+        const join = { request: "join", ptype: "subscriber", room: grant.room, streams: [{ feed: feed.id }] };
+        if (pin) join.pin = pin;
+        handle.send({ message: join });
+      },
+      error: fail,
+      onmessage: (msg, jsep) => {
+        if (msg.error) fail(msg.error);
+        if (jsep) {
+          handle.createAnswer({
+            jsep: jsep, tracks: [],
+            success: (answer) => handle.send({ message: { request: "start", room: grant.room }, jsep: answer }),
+            error: fail,
+          });
+        }
+      },
+      webrtcState: (up) => { if (up) state.pcs["sub-" + feed.id] = handle.webrtcStuff.pc; },
+      onremotetrack: (track, mid, on) => { if (on) video("feed-" + feed.id, track, true); },
+    });
+  }
+
+  function publish(janus, grant, pin) {
+    let handle = null;
+    janus.attach({
+      plugin: "janus.plugin.videoroom",
+      success: (h) => {
+        handle = h;
+        const join = { request: "join", ptype: "publisher", room: grant.room, display: grant.display };
+        if (pin) join.pin = pin;
+        handle.send({ message: join });
+      },
+      error: fail,
+      onmessage: (msg, jsep) => {
+        if (msg.error) { fail(msg.error); return; }
+        if (msg.videoroom === "joined") {
+          state.joined = true;
+          status(grant.display + " → " + grant.room);
+          handle.createOffer({
+            tracks: [{ type: "audio", capture: true, recv: false }, { type: "video", capture: true, recv: false }],
+            success: (offer) => handle.send({ message: { request: "configure", audio: true, video: true }, jsep: offer }),
+            error: fail,
+          });
+        }
+        for (const feed of msg.publishers || []) {
+          state.feeds.push(feed.display);
+          subscribe(janus, grant, pin, feed);
+        }
+        if (jsep) handle.handleRemoteJsep({ jsep: jsep });
+      },
+      webrtcState: (up) => { if (up) state.pcs.publisher = handle.webrtcStuff.pc; },
+      onlocaltrack: (track, on) => { if (on && track.kind === "video") video("me", track, true); },
+    });
+  }
+
+  async function join(event) {
+    event.preventDefault();
+    const form = event.target;
+    const room = form.room.value.trim(), pin = form.pin.value.trim();
+    const answer = await fetch("/api/join", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ room: room, pin: pin }),
+    });
+    const grant = await answer.json();
+    if (!answer.ok) { fail(grant.error || answer.status); return; }
+    state.room = grant.room;
+    const server = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + grant.server;
+    Janus.init({
+      debug: false,
+      callback: () => {
+        const janus = new Janus({
+          server: [server, grant.fallback], token: grant.token, iceServers: grant.iceServers,
+          iceTransportPolicy: relay ? "relay" : "all",
+          success: () => publish(janus, grant, pin),
+          error: fail,
+        });
+        state.janus = janus;
+      },
+    });
+  }
+
+  window.addEventListener("pagehide", () => {
+    try {
+      if (state.room) navigator.sendBeacon("/api/leave", new Blob([JSON.stringify({ room: state.room })], { type: "application/json" }));
+    } catch (e) { /* the page is going away */ }
+  });
+  document.getElementById("join").addEventListener("submit", (e) => { join(e).catch(fail); });
+})();
