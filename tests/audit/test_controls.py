@@ -4,6 +4,9 @@ names, passes on a hardened host and is an error, never a pass, when it cannot l
 from __future__ import annotations
 
 import re
+import shlex
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +14,7 @@ from tests.audit.conftest import Answer, fake_context, params, with_offer
 from toolkit.audit.catalogue import Catalogue
 from toolkit.audit.model import ControlError, Status
 from toolkit.audit.registry import implementations
+from toolkit.controls.logging import world_readable_files_command
 
 IMPL = implementations()
 
@@ -355,6 +359,27 @@ def test_log04_no_forwarding_and_world_readable_logs_fail(catalogue: Catalogue) 
     assert outcome.summary == (  # type: ignore[attr-defined]
         "no forwarding to a log collector (omfwd or @@host); world-readable logs: /var/log/dpkg.log"
     )
+
+
+def test_log04_counts_a_readable_file_only_where_everyone_may_enter_its_directory(
+    tmp_path: Path,
+) -> None:
+    tmp_path.chmod(0o755)  # the root itself, like /var/log
+    for name, mode in (("open", 0o755), ("closed", 0o750)):
+        (tmp_path / name).mkdir(mode=mode)
+        (tmp_path / name).chmod(mode)
+        (tmp_path / name / "app.log").write_text("x")
+        (tmp_path / name / "app.log").chmod(0o644)
+    (tmp_path / "open" / "private.log").write_text("x")
+    (tmp_path / "open" / "private.log").chmod(0o640)
+    found = subprocess.run(
+        shlex.split(world_readable_files_command(str(tmp_path))),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.split()
+    assert found == [str(tmp_path / "open" / "app.log")]
 
 
 def test_log04_forwarding_without_tls_is_a_warning_unless_tls_is_required(

@@ -22,16 +22,7 @@ from toolkit.paths import cache_dir
 #: idempotence, verify, destroy) on a fresh host: the suite skips them, saying why, unless
 #: TOOLKIT_MOLECULE_PENDING=1 asks for them. A scenario leaves this list the day its whole
 #: run passes; the role's issue stays open until then.
-PENDING = {
-    "collaboration-default": (
-        "the groupware's scenario has converged, re-converged with 0 changed and verified on "
-        "kept containers, but its whole `molecule test` has not passed yet on a fresh host"
-    ),
-    "videoconference-default": (
-        "the videoconference scenario is being written: its whole `molecule test` has not "
-        "passed yet"
-    ),
-}
+PENDING: dict[str, str] = {}
 
 
 def _scenario_id(path: Path) -> str:

@@ -47,6 +47,13 @@ def _strip(text: str) -> str:
     return "\n".join(lines)
 
 
+def world_readable_files_command(root: str) -> str:
+    """Files under ``root`` that everyone can read: readable by others, and reached through
+    directories others may enter (a 0644 file in a 0750 directory, as Debian lays out
+    /var/log/sogo, is not readable by everyone, so the directory is not descended)."""
+    return f"find {root} -xdev -type d ! -perm -o+x -prune -o -type f -perm -o+r -print"
+
+
 @control("LOG-04")
 def logs_off_host(ctx: Context, p: Params) -> Outcome:
     """rsyslog runs and forwards to a remote collector (over TLS when required); no file
@@ -65,7 +72,7 @@ def logs_off_host(ctx: Context, p: Params) -> Outcome:
         elif not _TLS.search(bodies):
             (problems if p["require_tls"] else warnings).append("logs are forwarded without TLS")
     allowed = {str(x) for x in as_list(p["world_readable_allowed"])}
-    found = ctx.output("find /var/log -xdev -type f -perm -o+r", sudo=True).splitlines()
+    found = ctx.output(world_readable_files_command("/var/log"), sudo=True).splitlines()
     readable = [f for f in found if f and f not in allowed]
     if readable:
         shown = ", ".join(readable[:8]) + (f" (+{len(readable) - 8})" if len(readable) > 8 else "")
