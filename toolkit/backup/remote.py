@@ -51,10 +51,11 @@ def targets(inventory: Path, limit: str | None = None, group: str = "servers") -
     """The inventory's hosts of ``group`` (narrowed by an Ansible-style ``limit``)."""
     hosts = load_inventory(inventory, with_roster=False)
     chosen = [h for h in select_hosts(hosts, limit) if group in h.groups]
-    return [_target(h, inventory) for h in chosen]
+    return [target_of(h, inventory) for h in chosen]
 
 
-def _target(host: InventoryHost, inventory: Path) -> Target:
+def target_of(host: InventoryHost, inventory: Path) -> Target:
+    """How to reach an inventory host (the audit's reading of its variables)."""
     return Target(host.name, host.groups, endpoint_of(host, inventory), dict(host.vars))
 
 

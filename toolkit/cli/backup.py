@@ -11,6 +11,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from toolkit.backup.drill import Limits, run_drill
 from toolkit.backup.remote import targets
 from toolkit.backup.survey import ssh_reader, survey
 from toolkit.cli.common import err, inventory_options, out
@@ -78,4 +79,82 @@ def status(inventory: Path, limit: str | None, as_json: bool, timeout: float) ->
     if any(h.unreachable for h in found):
         raise click.exceptions.Exit(int(ExitCode.UNREACHABLE))
     if any(r.state != "ok" for h in found for r in h.rows):
+        raise click.exceptions.Exit(int(ExitCode.CHECK_FAILED))
+
+
+@backup.command()
+@inventory_options
+@click.argument("host")
+@click.option("--keep", is_flag=True, help="Keep the scratch container (to look into it).")
+@click.option("--connect-timeout", default=15.0, show_default=True, type=click.FloatRange(1, 300))
+@click.option(
+    "--copy-timeout",
+    default=3600.0,
+    show_default=True,
+    type=click.FloatRange(10),
+    help="Seconds the repository's copy from the backup server may take.",
+)
+@click.option(
+    "--step-timeout",
+    default=1800.0,
+    show_default=True,
+    type=click.FloatRange(10),
+    help="Seconds each of extract, verify and load may take.",
+)
+@click.option(
+    "--max-bytes",
+    default=50 * 1024**3,
+    show_default=True,
+    type=click.IntRange(1024),
+    help="Largest repository copied into the scratch container.",
+)
+def drill(  # noqa: PLR0917 (click passes every option)
+    inventory: Path,
+    host: str,
+    keep: bool,
+    connect_timeout: float,
+    copy_timeout: float,
+    step_timeout: float,
+    max_bytes: int,
+) -> None:
+    """Restore HOST's latest archive into a scratch container and prove it (A5, A9).
+
+    Copies HOST's repository from its backup server into a scratch podman container, runs
+    borg there with HOST's passphrase (it never goes to the backup server), verifies every
+    file against the archive's MANIFEST.json (sha256), loads each LDIF into a scratch
+    slapd and each PostgreSQL dump into a scratch cluster, reads a message of each mail
+    store, and measures the restore time (RTO). Writes the evidence under
+    reports/backup/drills/<inventory>/ and a copy on HOST (/var/lib/telework-backup/
+    last-drill.json, read by BCK-04). Exits 3 when the drill fails. Needs podman: run it
+    alone on a shared machine."""
+    limits = Limits(
+        connect=connect_timeout, copy=copy_timeout, max_bytes=max_bytes, step=step_timeout
+    )
+    with err.status(f"drill of {escape(host)}") as spinner:
+
+        def progress(step: str) -> None:
+            spinner.update(f"drill of {escape(host)}: {escape(step)}")
+            err.print(f"[dim]{_when(datetime.now(UTC))}[/] {escape(step)}")
+
+        evidence, path = run_drill(inventory, host, limits=limits, progress=progress, keep=keep)
+    table = Table(title=f"A5/A9 restore drill of {escape(host)}: {escape(evidence.archive)}")
+    for name in ("check", "result", "detail"):
+        table.add_column(name)
+    table.add_row(
+        "files against MANIFEST.json",
+        "[green]passed[/]"
+        if evidence.files_verified and not evidence.mismatches
+        else "[red]failed[/]",
+        f"{evidence.files_verified} verified, {len(evidence.mismatches)} differ",
+    )
+    for c in evidence.checks:
+        table.add_row(
+            escape(c.name), "[green]passed[/]" if c.passed else "[red]failed[/]", escape(c.detail)
+        )
+    out.print(table)
+    for line in evidence.mismatches[:20]:
+        out.print(f"differs: {line}", markup=False)
+    rto = f"{evidence.rto_seconds:.1f} s" if evidence.rto_seconds is not None else "not measured"
+    out.print(f"result: {evidence.result}; RTO {rto}; evidence {path}", markup=False)
+    if evidence.result != "passed":
         raise click.exceptions.Exit(int(ExitCode.CHECK_FAILED))

@@ -1,0 +1,256 @@
+"""The restore drill's judgement (A5, A9) on canned answers of a scratch container: the
+restored files against MANIFEST.json, the sanity checks a manifest calls for and their
+verdicts, the evidence written for BCK-04 and the continuity report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.backup.samples import NOW
+from toolkit.backup import checks
+from toolkit.backup.drill import evidence_result, repository_path, write_evidence
+from toolkit.backup.manifest import (
+    HASH_SCRIPT,
+    Manifest,
+    ManifestFile,
+    Restored,
+    compare,
+    count_ldif_entries,
+    plan_checks,
+)
+from toolkit.backup.status import BackupStatus, DrillCheck, DrillEvidence, parse_drill
+from toolkit.errors import ToolkitError
+
+LDIF = "/var/backups/telework/dumps/directory/directory.ldif"
+PGDUMP = "/var/backups/telework/dumps/collaboration/sogo.pgdump"
+MESSAGE = "/var/vmail/lab.telework.test/amina/Maildir/cur/1700000000.M1.mail:2,S"
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def manifest(*files: tuple[str, bytes]) -> Manifest:
+    return Manifest.model_validate(
+        {
+            "host": "directory",
+            "created": "2026-11-25T01:30:00Z",
+            "sources": [
+                {"name": "directory", "dumps": ["directory.ldif"], "paths": ["/etc/ldap"]},
+                {"name": "collaboration", "dumps": ["sogo.pgdump"], "paths": ["/etc/sogo"]},
+                {"name": "mail", "dumps": [], "paths": ["/var/vmail"]},
+            ],
+            "files": [{"path": p, "sha256": sha(d), "size": len(d)} for p, d in files],
+        }
+    )
+
+
+def test_identical_restored_files_are_all_verified() -> None:
+    m = manifest(("/etc/ldap/ldap.conf", b"BASE dc=lab\n"), (LDIF, b"dn: dc=lab\n"))
+    restored = [Restored(path=f.path, sha256=f.sha256, size=f.size) for f in m.files]
+    assert compare(m, restored) == (2, [])
+
+
+def test_a_changed_a_truncated_and_a_missing_file_are_each_named() -> None:
+    m = manifest(("/etc/a", b"one"), ("/etc/b", b"two"), ("/etc/c", b"three"))
+    restored = [
+        Restored(path="/etc/a", sha256=sha(b"onE"), size=3),
+        Restored(path="/etc/b", sha256=sha(b"tw"), size=2),
+        Restored(path="/etc/c"),
+    ]
+    assert compare(m, restored) == (
+        0,
+        [
+            "/etc/a: sha256 differs from the manifest",
+            "/etc/b: size 2, manifest 3",
+            "/etc/c: missing from the restored archive",
+        ],
+    )
+    assert compare(m, [])[1][0] == "/etc/a: missing from the restored archive"
+
+
+def test_a_manifest_path_must_be_absolute_and_its_digest_hex() -> None:
+    with pytest.raises(ValueError, match="path"):
+        ManifestFile(path="etc/passwd", sha256="0" * 64, size=1)
+    with pytest.raises(ValueError, match="sha256"):
+        ManifestFile(path="/etc/passwd", sha256="not-a-digest", size=1)
+
+
+def test_the_hash_script_hashes_what_is_inside_the_restored_tree_and_nothing_outside(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "restore"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "hosts").write_bytes(b"127.0.0.1 localhost\n")
+    (root / "etc" / "escape").symlink_to("/etc/hostname")
+    paths = ["/etc/hosts", "/etc/escape", "/../../etc/hostname", "/etc/none"]
+    proc = subprocess.run(
+        ["python3", "-c", HASH_SCRIPT, str(root)],
+        input=json.dumps(paths),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    found = [Restored.model_validate_json(line) for line in proc.stdout.splitlines()]
+    assert found[0] == Restored(path="/etc/hosts", sha256=sha(b"127.0.0.1 localhost\n"), size=20)
+    assert [f.sha256 for f in found[1:]] == [None, None, None]
+
+
+def test_a_manifest_calls_for_ldap_postgresql_and_mail_checks() -> None:
+    m = manifest((LDIF, b"x"), (PGDUMP, b"y"), (MESSAGE, b"z"), ("/etc/sogo/sogo.conf", b"c"))
+    assert [(p.kind, p.source, p.path) for p in plan_checks(m)] == [
+        ("ldap", "directory", LDIF),
+        ("postgresql", "collaboration", PGDUMP),
+        ("mail", "mail", MESSAGE),
+    ]
+
+
+def test_ldif_entries_are_counted_by_their_dn_lines_plain_or_base64() -> None:
+    text = "dn: dc=lab\nobjectClass: top\n\ndn:: dWlkPWFtaW5h\ncn: x\n description: dn: no\n"
+    assert count_ldif_entries(text) == 2
+
+
+class FakeScratch:
+    """Answers ``sh`` scripts by the first regex matching the script or its arguments."""
+
+    def __init__(self, answers: dict[str, tuple[int, str, str]]) -> None:
+        self.answers = [(re.compile(k, re.S), v) for k, v in answers.items()]
+        self.calls: list[tuple[str, tuple[str, ...]]] = []
+
+    def sh(
+        self,
+        script: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 120.0,
+        check: bool = True,
+        stdin: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        self.calls.append((script, args))
+        text = " ".join((script, *args))
+        for pattern, (rc, out, err) in self.answers:
+            if pattern.search(text):
+                return subprocess.CompletedProcess([script], rc, out, err)
+        return subprocess.CompletedProcess([script], 127, "", "not found")
+
+
+def run_checks(answers: dict[str, tuple[int, str, str]]) -> list[DrillCheck]:
+    m = manifest((LDIF, b"x"), (PGDUMP, b"y"), (MESSAGE, b"z"))
+    return checks.run_checks(FakeScratch(answers), plan_checks(m), 60)
+
+
+TOC = "215; 1259 16390 TABLE public sogo_folder_info sogo\n216; 1259 16391 TABLE public sogo_acl sogo\n3400; 0 16390 TABLE DATA public sogo_folder_info sogo\n"
+
+
+def test_dumps_that_load_completely_and_a_readable_message_pass() -> None:
+    done = run_checks(
+        {
+            r"^grep -c": (0, "12\n", ""),
+            r"slapadd": (0, "12\n", ""),
+            r"pg_restore --list": (0, TOC, ""),
+            r"createdb": (0, "2\n57\n", ""),
+            r"head -c 8192": (0, "Return-Path: <a@lab>\nSubject: test\n\nbody", ""),
+        }
+    )
+    assert [(c.passed, c.detail) for c in done] == [
+        (True, "12 entries read back, LDIF has 12"),
+        (True, "2 tables restored of 2 in the dump; 57 rows counted"),
+        (True, f"{MESSAGE}: mail headers found"),
+    ]
+
+
+def test_a_partial_load_a_failed_restore_and_a_garbled_message_fail() -> None:
+    done = run_checks(
+        {
+            r"^grep -c": (0, "12\n", ""),
+            r"slapadd": (0, "11\n", ""),
+            r"pg_restore --list": (0, TOC, ""),
+            r"createdb": (3, "", 'pg_restore: error: could not execute query: relation "x"'),
+            r"head -c 8192": (0, "\x00\x01binary", ""),
+        }
+    )
+    assert [c.passed for c in done] == [False, False, False]
+    assert done[0].detail == "11 entries read back, LDIF has 12"
+    assert done[1].detail.startswith("pg_restore failed: pg_restore: error: could not execute")
+    assert done[2].detail == f"{MESSAGE}: no mail header in its first lines"
+
+
+def test_an_empty_ldif_never_passes_even_when_nothing_is_loaded_from_it() -> None:
+    done = run_checks({r"^grep -c": (1, "0\n", ""), r"slapadd": (0, "0\n", "")})
+    assert not done[0].passed
+
+
+def test_an_archive_without_its_manifest_stops_the_drill_with_a_clear_error() -> None:
+    with pytest.raises(ToolkitError, match=r"holds no /var/backups/telework/dumps/MANIFEST\.json"):
+        checks.read_manifest(FakeScratch({r"head -c": (44, "", "")}))
+    bad = FakeScratch({r"head -c": (0, '{"host": "x", "files": 3}', "")})
+    with pytest.raises(ToolkitError, match=r"MANIFEST\.json: created: Field required"):
+        checks.read_manifest(bad)
+
+
+def test_a_drill_passes_only_with_files_verified_none_differing_and_every_check_passed() -> None:
+    good = [DrillCheck(name="ldap", passed=True)]
+    assert evidence_result(good, 10, []) == "passed"
+    assert evidence_result(good, 0, []) == "failed"
+    assert evidence_result(good, 10, ["/etc/a: sha256 differs"]) == "failed"
+    assert evidence_result([*good, DrillCheck(name="pg", passed=False)], 10, []) == "failed"
+
+
+def test_the_repository_folder_comes_from_the_status_url_and_nothing_else() -> None:
+    def status(url: str) -> BackupStatus:
+        return BackupStatus.model_validate(
+            {
+                "host": "mail",
+                "repository": url,
+                "backup_server": "backup",
+                "last_attempt": "2026-11-25T01:30:00Z",
+                "result": "ok",
+                "sources": [],
+                "append_only": True,
+                "encryption": "repokey-blake2",
+            }
+        )
+
+    assert repository_path(status("ssh://borg@backup/srv/backup/mail")) == "/srv/backup/mail"
+    assert repository_path(status("ssh://borg@backup:2222/srv/backup/mail")) == "/srv/backup/mail"
+    for bad in ("/srv/backup/mail", "ssh://borg@backup/srv/../etc", "ssh://borg@b/x;rm -rf /"):
+        with pytest.raises(ToolkitError, match="repository: not ssh://"):
+            repository_path(status(bad))
+
+
+def test_the_evidence_is_written_as_the_contract_says_and_reads_back(tmp_path: Path) -> None:
+    evidence = DrillEvidence(
+        host="directory",
+        archive="directory-2026-11-25T01:30:00",
+        started=NOW,
+        finished=NOW,
+        rto_seconds=41.2,
+        result="passed",
+        checks=[DrillCheck(name="directory: LDAP", passed=True, detail="12 of 12")],
+        files_verified=57,
+        mismatches=[],
+    )
+    path = write_evidence(evidence, tmp_path, {"prepare_seconds": 80.0})
+    assert path.name == "directory-20261125T200000Z.json"
+    assert oct(path.stat().st_mode & 0o777) == "0o644"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert set(data) >= {
+        "host",
+        "archive",
+        "started",
+        "finished",
+        "rto_seconds",
+        "result",
+        "checks",
+        "files_verified",
+        "mismatches",
+        "prepare_seconds",
+    }
+    assert parse_drill(path.read_bytes(), str(path)) == evidence

@@ -1,0 +1,271 @@
+"""``toolkit backup drill HOST`` (A5, A9): restore HOST's latest archive into a scratch
+container, verify it, load its dumps, measure the restore time (RTO) and keep the evidence.
+
+How the repository is reached: the drill logs in to the backup server named by HOST's
+status.json (as the inventory's admin account, like the audit) and streams HOST's
+repository folder, locked with ``borg with-lock`` while it is read, into the scratch
+container (toolkit.backup.scratch.stream_repository). borg runs only in the container,
+with HOST's passphrase given there on stdin (the vault's ``backup_passphrases[HOST]``,
+else the inventory's .credentials/backup/HOST.passphrase). The passphrase never goes to
+the backup server and no new key is accepted by the repositories' account: the backup
+server gives out encrypted segments only, and the drill needs no write access to them.
+
+The RTO is measured from the start of the repository's copy to the end of the last sanity
+check (the data is usable); getting the scratch container and its packages ready is
+measured apart (``prepare_seconds``): a standby machine would have them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from toolkit.adapters.ansible import load_inventory
+from toolkit.backup import checks
+from toolkit.backup.manifest import MAX_LISTED, compare, plan_checks
+from toolkit.backup.remote import Session, Target, target_of, with_session
+from toolkit.backup.scratch import Scratch, stream_repository
+from toolkit.backup.status import (
+    DRILL_FILE,
+    MAX_BYTES,
+    STATUS_FILE,
+    BackupStatus,
+    DrillCheck,
+    DrillEvidence,
+    parse_status,
+)
+from toolkit.errors import ToolkitError
+from toolkit.paths import work_dir
+from toolkit.report.pages import write_atomically
+from toolkit.secrets import read_secret
+
+log = logging.getLogger(__name__)
+
+REPO_DIR = "/drill/repo"
+PASSPHRASE = "/drill/passphrase"  # noqa: S105 (a file name)
+BORG_ENV = {
+    "BORG_PASSCOMMAND": f"cat {PASSPHRASE}",
+    "BORG_BASE_DIR": "/drill/borg",
+    "BORG_RELOCATED_REPO_ACCESS_IS_OK": "yes",
+    "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK": "no",
+}
+_REPO_URL = re.compile(r"^ssh://[^/@\s]+@[^/\s]+(?::\d+)?(/[A-Za-z0-9._/-]{1,255})$")
+_ARCHIVE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,200}$")
+
+
+@dataclass(frozen=True)
+class Limits:
+    connect: float = 15.0
+    copy: float = 3600.0
+    max_bytes: int = 50 * 1024**3
+    step: float = 1800.0
+    prepare: float = 900.0
+
+
+Progress = Callable[[str], None]
+
+
+def drills_dir() -> Path:
+    return work_dir() / "reports" / "backup" / "drills"
+
+
+def repository_path(status: BackupStatus) -> str:
+    """The repository's folder on the backup server, from status.json's URL."""
+    m = _REPO_URL.match(status.repository)
+    if m is None or ".." in m[1].split("/"):
+        raise ToolkitError(
+            f"{status.host}:{STATUS_FILE}: repository: not ssh://user@host/path: "
+            f"{status.repository}"
+        )
+    return m[1]
+
+
+def passphrase(target: Target, inventory: Path) -> str:
+    """The vault's ``backup_passphrases[host]``, else the generated credentials file."""
+    vaulted = target.vars.get("backup_passphrases")
+    if isinstance(vaulted, dict) and isinstance(vaulted.get(target.name), str):
+        return str(vaulted[target.name])
+    path = inventory / ".credentials" / "backup" / f"{target.name}.passphrase"
+    if not path.is_file():
+        raise ToolkitError(
+            f"no passphrase for {target.name}: neither backup_passphrases[{target.name}] in "
+            f"the vault nor {path}"
+        )
+    return read_secret(path).decode("utf-8").strip()
+
+
+def latest_archive(scratch: Scratch) -> str:
+    proc = scratch.exec(
+        ["borg", "list", "--last", "1", "--format", "{archive}{NL}", REPO_DIR],
+        env=BORG_ENV,
+        timeout=300,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise ToolkitError(
+            f"borg list of the copied repository failed: {proc.stderr.strip()[-300:]}"
+        )
+    names = proc.stdout.split()
+    if not names or not _ARCHIVE.match(names[-1]):
+        raise ToolkitError("the repository holds no archive to restore")
+    return names[-1]
+
+
+def _read_status(session: Session) -> BackupStatus:
+    raw = session.read(STATUS_FILE, MAX_BYTES)
+    if raw is None:
+        raise ToolkitError(f"{session.target.name} was never backed up (no {STATUS_FILE})")
+    return parse_status(raw, session.target.name)
+
+
+def evidence_result(checks_done: list[DrillCheck], verified: int, mismatches: list[str]) -> str:
+    """passed only when files were verified, none differs and every check passed."""
+    ok = verified > 0 and not mismatches and all(c.passed for c in checks_done)
+    return "passed" if ok else "failed"
+
+
+def write_evidence(evidence: DrillEvidence, folder: Path, extra: dict[str, Any]) -> Path:
+    """``<folder>/<host>-<UTC stamp>.json`` (0644): the evidence plus the drill's details."""
+    body = {**evidence.model_dump(mode="json"), **extra}
+    stamp = evidence.started.strftime("%Y%m%dT%H%M%SZ")
+    import json  # noqa: PLC0415 (json of the evidence only here)
+
+    text = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+    return write_atomically(folder / f"{evidence.host}-{stamp}.json", text, 0o644)
+
+
+def run_drill(
+    inventory: Path,
+    host: str,
+    *,
+    limits: Limits = Limits(),
+    progress: Progress = lambda _step: None,
+    keep: bool = False,
+) -> tuple[DrillEvidence, Path]:
+    """Run the drill; the evidence and where it was written. Raises ToolkitError when the
+    drill cannot run (no status, no passphrase, the copy fails); a restore that runs but
+    does not verify is a ``failed`` evidence, written like a passed one."""
+    hosts = load_inventory(inventory, with_roster=False)
+    if host not in hosts or "servers" not in hosts[host].groups:
+        raise ToolkitError(f"{host} is not a server of the inventory {inventory}")
+    target = target_of(hosts[host], inventory)
+    progress(f"reading {host}'s backup status")
+    status = with_session(target, limits.connect, _read_status)
+    server_name = status.backup_server
+    if server_name not in hosts or "backup_servers" not in hosts[server_name].groups:
+        raise ToolkitError(f"{host}'s backup server {server_name!r} is not in backup_servers")
+    server = target_of(hosts[server_name], inventory)
+    repo = repository_path(status)
+    secret = passphrase(target, inventory)
+    stamp = datetime.now(UTC)
+    scratch = Scratch(f"telework-drill-{host}-{stamp:%Y%m%d%H%M%S}", host)
+    clock = time.monotonic()
+    state = _Run(stamp)
+    try:
+        progress("starting the scratch container")
+        scratch.start()
+        progress("installing borgbackup, slapd and PostgreSQL in it")
+        scratch.install(timeout=limits.prepare)
+        state.prepare_seconds = time.monotonic() - clock
+        state.started, clock = datetime.now(UTC), time.monotonic()
+        _restore(scratch, server, repo, secret, limits, progress, state)
+    except ToolkitError as exc:
+        state.failure = DrillCheck(name=state.step, passed=False, detail=str(exc)[:600])
+    finally:
+        if not keep:
+            scratch.remove()
+    if state.started is None:  # the scratch container never got ready: no drill ran
+        raise ToolkitError(f"the scratch container could not be prepared: {state.failure}")
+    done = state.checks + ([state.failure] if state.failure else [])
+    evidence = DrillEvidence(
+        host=host,
+        archive=state.archive,
+        started=state.started,
+        finished=datetime.now(UTC),
+        rto_seconds=round(time.monotonic() - clock, 1) if state.failure is None else None,
+        result=evidence_result(done, state.verified, state.mismatches),  # type: ignore[arg-type]
+        checks=done,
+        files_verified=state.verified,
+        mismatches=state.mismatches[:MAX_LISTED],
+    )
+    extra = {
+        "mismatch_count": len(state.mismatches),
+        "prepare_seconds": round(state.prepare_seconds, 1),
+        "repository_bytes": state.copied,
+        "backup_server": server_name,
+        "manifest_created": state.manifest_created,
+    }
+    path = write_evidence(evidence, drills_dir() / inventory.name, extra)
+    progress(f"copying the evidence to {host}:{DRILL_FILE}")
+    data = evidence.model_dump_json(indent=2).encode() + b"\n"
+    with_session(target, limits.connect, lambda s: s.write(DRILL_FILE, data))
+    return evidence, path
+
+
+@dataclass
+class _Run:
+    """What a drill has done so far (the evidence of a drill stopped half-way)."""
+
+    stamp: datetime
+    step: str = "prepare the scratch container"
+    started: datetime | None = None
+    prepare_seconds: float = 0.0
+    archive: str = ""
+    copied: int = 0
+    verified: int = 0
+    mismatches: list[str] = field(default_factory=list)
+    checks: list[DrillCheck] = field(default_factory=list)
+    manifest_created: str = ""
+    failure: DrillCheck | None = None
+
+
+def _restore(  # noqa: PLR0917 (the drill's one restore, its inputs)
+    scratch: Scratch,
+    server: Target,
+    repo: str,
+    secret: str,
+    limits: Limits,
+    progress: Progress,
+    state: _Run,
+) -> None:
+    def step(name: str) -> None:
+        state.step = name
+        progress(name)
+
+    step(f"copy {server.name}:{repo} into the scratch container")
+    scratch.sh('mkdir -p "$1" /drill/borg && chmod 700 /drill', REPO_DIR)
+    state.copied = with_session(
+        server,
+        limits.connect,
+        lambda s: stream_repository(
+            s, repo, scratch, REPO_DIR, timeout=limits.copy, max_bytes=limits.max_bytes
+        ),
+    )
+    scratch.sh('umask 077; cat > "$1"', PASSPHRASE, stdin=secret)
+    step("find the latest archive")
+    state.archive = latest_archive(scratch)
+    step(f"extract {state.archive}")
+    extract = scratch.sh(
+        'mkdir -p "$2" && cd "$2" && exec borg extract "$1"',
+        f"{REPO_DIR}::{state.archive}",
+        checks.RESTORE,
+        env=BORG_ENV,
+        timeout=limits.step,
+        check=False,
+    )
+    if extract.returncode != 0:
+        raise ToolkitError(f"borg extract failed: {extract.stderr.strip()[-300:]}")
+    step("verify every file against MANIFEST.json")
+    manifest = checks.read_manifest(scratch)
+    state.manifest_created = manifest.created
+    state.verified, state.mismatches = compare(
+        manifest, checks.hash_restored(scratch, manifest, limits.step)
+    )
+    step("load the dumps into scratch servers")
+    state.checks = checks.run_checks(scratch, plan_checks(manifest), limits.step)
