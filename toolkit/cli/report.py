@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from toolkit.cli.common import err, inventory_options, out
+from toolkit.cli.continuity import continuity
 from toolkit.errors import InvalidInputError, Problem
 from toolkit.exitcodes import ExitCode
 from toolkit.paths import work_dir
@@ -35,6 +36,9 @@ RETENTION_HELP = "Days evidence and reports are kept (A3); older ones are delete
 @click.group()
 def report() -> None:
     """Steering reports: attendance (A17) and indicators (A18)."""
+
+
+report.add_command(continuity)  # the continuity plan (A5), beside the backups it reads
 
 
 def _period(value: str) -> tuple[date, date]:
