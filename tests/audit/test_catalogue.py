@@ -27,13 +27,14 @@ VPN_CONTROLS = {f"VPN-0{i}" for i in range(1, 8)}
 LOG_CONTROLS = {f"LOG-0{i}" for i in range(1, 5)}
 BYOD_CONTROLS = {f"BYOD-0{i}" for i in range(1, 9)}
 NET_CONTROLS = {f"NET-{i:02d}" for i in range(1, 11)}
+BCK_CONTROLS = {f"BCK-0{i}" for i in range(1, 6)}
 
 
 def test_the_catalogue_defines_lnx_web_mail_log_and_vpn_controls(
     catalogue: Catalogue,
 ) -> None:
     assert set(catalogue.controls) == (
-        ISSUE_CONTROLS | LOG_CONTROLS | VPN_CONTROLS | NET_CONTROLS | BYOD_CONTROLS
+        ISSUE_CONTROLS | LOG_CONTROLS | VPN_CONTROLS | NET_CONTROLS | BYOD_CONTROLS | BCK_CONTROLS
     )
 
 
@@ -60,7 +61,7 @@ def test_every_server_gets_the_baseline_and_web_platforms_their_tls_ports(
     collab = plans["collab"]
     mail = {f"MAIL-{i:02d}" for i in range(1, 12)}
     assert [c.control.id for c in collab.controls] == sorted(
-        ISSUE_CONTROLS - mail | {"LOG-02", "LOG-04"}
+        ISSUE_CONTROLS - mail | {"LOG-02", "LOG-04", "BCK-01", "BCK-03", "BCK-04"}
     )
     assert (collab.tls_ports, collab.http_ports) == ((443,), (80,))
     log04 = next(c for c in plans["logs"].controls if c.control.id == "LOG-04")

@@ -41,6 +41,7 @@ CONTROL_MODULES = (
     "toolkit.controls.vpn_tunnel",
     "toolkit.controls.network",
     "toolkit.controls.byod",
+    "toolkit.controls.backup",
 )
 
 
