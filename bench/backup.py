@@ -1,6 +1,6 @@
 """Backup throughput (A9, issue #15): borg create against ``tar | zstd`` of the same data.
 
-    .venv/bin/python bench/backup.py [--megabytes 200] [--compression lz4]
+    .venv/bin/python bench/backup.py [--megabytes 200] [--compression zstd,3]
 
 Generates a bounded data set in a temporary folder (a few large files, half random bytes
 and half text, and thousands of small text and binary files, like /etc, mail stores and
@@ -9,8 +9,8 @@ database dumps), then, in the same run and on the same data:
 - the anchor: ``tar -cf - . | zstd -q -3`` into one file, and its restore
   ``zstd -dc | tar -xf -``;
 - ``borg init --encryption repokey-blake2`` of a local repository, ``borg create
-  --compression <lz4, the backup role's default>`` of the data, and ``borg extract`` of
-  the archive into an empty folder (the restore a drill measures);
+  --compression zstd,3`` (the backup role's backup_compression) of the data, and
+  ``borg extract`` of the archive into an empty folder (the restore a drill measures);
 
 and prints each time, the throughput in MB/s and borg's ratio to the anchor (goal >= 0.8
 for create). Needs borgbackup and zstd on this machine (./run setup installs them).
@@ -212,7 +212,11 @@ def measure(work: Path, megabytes: int, compression: str) -> list[Timing]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--megabytes", type=int, default=200, help="Size of the data set (MiB).")
-    parser.add_argument("--compression", default="lz4", help="borg --compression (role's: lz4).")
+    parser.add_argument(
+        "--compression",
+        default="zstd,3",
+        help="borg --compression (default: the backup role's backup_compression, zstd,3).",
+    )
     parser.add_argument("--dir", type=Path, help="Work folder (default: a temporary one).")
     args = parser.parse_args()
     if not 1 <= args.megabytes <= 4096:

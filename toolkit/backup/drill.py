@@ -100,9 +100,10 @@ def passphrase(target: Target, inventory: Path) -> str:
     return read_secret(path).decode("utf-8").strip()
 
 
-def latest_archive(scratch: Scratch) -> str:
-    proc = scratch.exec(
-        ["borg", "list", "--last", "1", "--format", "{archive}{NL}", REPO_DIR],
+def latest_archive(scratch: checks.Runner) -> str:
+    proc = scratch.sh(
+        'exec borg list --last 1 --format "{archive}{NL}" "$1"',
+        REPO_DIR,
         env=BORG_ENV,
         timeout=300,
         check=False,
@@ -166,7 +167,7 @@ def run_drill(
     stamp = datetime.now(UTC)
     scratch = Scratch(f"telework-drill-{host}-{stamp:%Y%m%d%H%M%S}", host)
     clock = time.monotonic()
-    state = _Run(stamp)
+    state = Run(stamp)
     try:
         progress("starting the scratch container")
         scratch.start()
@@ -174,14 +175,25 @@ def run_drill(
         scratch.install(timeout=limits.prepare)
         state.prepare_seconds = time.monotonic() - clock
         state.started, clock = datetime.now(UTC), time.monotonic()
-        _restore(scratch, server, repo, secret, limits, progress, state)
+        state.step = f"copy {server_name}:{repo} into the scratch container"
+        progress(state.step)
+        scratch.sh('mkdir -p "$1" /drill/borg && chmod 700 /drill', REPO_DIR)
+        state.copied = with_session(
+            server,
+            limits.connect,
+            lambda s: stream_repository(
+                s, repo, scratch, REPO_DIR, timeout=limits.copy, max_bytes=limits.max_bytes
+            ),
+        )
+        restore(scratch, secret, limits, progress, state)
     except ToolkitError as exc:
         state.failure = DrillCheck(name=state.step, passed=False, detail=str(exc)[:600])
     finally:
         if not keep:
             scratch.remove()
     if state.started is None:  # the scratch container never got ready: no drill ran
-        raise ToolkitError(f"the scratch container could not be prepared: {state.failure}")
+        why = state.failure.detail if state.failure else "?"
+        raise ToolkitError(f"the scratch container could not be prepared: {why}")
     done = state.checks + ([state.failure] if state.failure else [])
     evidence = DrillEvidence(
         host=host,
@@ -209,7 +221,7 @@ def run_drill(
 
 
 @dataclass
-class _Run:
+class Run:
     """What a drill has done so far (the evidence of a drill stopped half-way)."""
 
     stamp: datetime
@@ -225,28 +237,17 @@ class _Run:
     failure: DrillCheck | None = None
 
 
-def _restore(  # noqa: PLR0917 (the drill's one restore, its inputs)
-    scratch: Scratch,
-    server: Target,
-    repo: str,
-    secret: str,
-    limits: Limits,
-    progress: Progress,
-    state: _Run,
+def restore(
+    scratch: checks.Runner, secret: str, limits: Limits, progress: Progress, state: Run
 ) -> None:
+    """From a repository copied to REPO_DIR of the scratch container: its latest archive
+    extracted, verified against its manifest, its dumps loaded (``state`` says how far
+    it went)."""
+
     def step(name: str) -> None:
         state.step = name
         progress(name)
 
-    step(f"copy {server.name}:{repo} into the scratch container")
-    scratch.sh('mkdir -p "$1" /drill/borg && chmod 700 /drill', REPO_DIR)
-    state.copied = with_session(
-        server,
-        limits.connect,
-        lambda s: stream_repository(
-            s, repo, scratch, REPO_DIR, timeout=limits.copy, max_bytes=limits.max_bytes
-        ),
-    )
     scratch.sh('umask 077; cat > "$1"', PASSPHRASE, stdin=secret)
     step("find the latest archive")
     state.archive = latest_archive(scratch)
