@@ -37,11 +37,14 @@ def _when(value: datetime | None) -> str:
 def status(inventory: Path, limit: str | None, as_json: bool, timeout: float) -> None:
     """Last backup of every server, per backup source, against its RPO (A9).
 
-    Reads /var/lib/telework-backup/status.json on each server of the inventory over SSH.
+    Reads /var/lib/telework-backup/status.json on each server of the inventory but the
+    backup servers (they hold the repositories) over SSH.
     Exits 3 when a source is past its RPO, never backed up or its last run failed, 4 when
     a host's file is malformed, 5 when a host cannot be reached."""
     now = datetime.now(UTC)
-    found = survey(targets(inventory, limit), now, ssh_reader(timeout))
+    # The backup servers hold the repositories; the backup role makes them no clients.
+    clients = [t for t in targets(inventory, limit) if "backup_servers" not in t.groups]
+    found = survey(clients, now, ssh_reader(timeout))
     if as_json:
         payload = {
             "inventory": inventory.name,
