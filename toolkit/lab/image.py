@@ -1,10 +1,14 @@
 """Debian base images for the lab and the Molecule scenarios, built locally (no registry
 can be reached): debootstrap into a folder, ``podman import``, upgrade with the updates
 and security suites, commit. An image is labelled with a digest of its recipe and is
-rebuilt only when the recipe changes."""
+rebuilt only when the recipe changes. One build of a release at a time on the machine (a
+file lock): the suite's two lanes, or a lab brought up during a test run, may ask for the
+same image at once; the one that waits uses the image the other built."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -12,7 +16,8 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,6 +32,9 @@ RELEASES = {"bookworm": "12", "trixie": "13"}
 ADMIN_USER = "admin"
 ADMIN_UID = 1000
 RECIPE_LABEL = "io.telework.recipe"
+#: How long a build waits for another process building the same release's image: a build
+#: takes minutes, but its own steps may take up to 80 (their timeouts added up).
+BUILD_LOCK_WAIT = 4900.0
 
 PACKAGES = (
     "python3",
@@ -220,19 +228,96 @@ def _import(podman: Podman, root: Path, ref: str) -> None:
         raise ExternalCommandError(f"podman import {ref} failed: {proc.stderr.strip()[-300:]}")
 
 
+def lock_file(release: str) -> Path:
+    """The file whose ``flock`` one build of ``release``'s image holds (under the cache
+    folder, which every checkout and test lane of the machine shares)."""
+    return cache_dir() / "locks" / f"image-{release}.lock"
+
+
+@contextlib.contextmanager
+def build_lock(
+    release: str,
+    *,
+    wait: float = BUILD_LOCK_WAIT,
+    poll: float = 1.0,
+    step: Callable[[str], None] = lambda _msg: None,
+) -> Iterator[bool]:
+    """Hold the lock of ``release``'s image build (released when the holder exits, even
+    killed); wait at most ``wait`` seconds for another holder, then fail naming it. Yields
+    whether it had to wait (another process may have built the image meanwhile)."""
+    path = lock_file(release)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        deadline = time.monotonic() + wait
+        waited = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = _holder(path)
+                if time.monotonic() >= deadline:
+                    raise ToolkitError(
+                        f"the image of Debian {release} is still being built by {holder} "
+                        f"after {wait:.0f} s (lock {path}); wait for it or stop it"
+                    ) from None
+                if not waited:
+                    step(f"waiting for {holder}, building the image of Debian {release}")
+                    log.info("waiting for %s to build %s (lock %s)", holder, release, path)
+                    waited = True
+                time.sleep(poll)
+        try:
+            handle.truncate(0)
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+            yield waited
+        finally:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _holder(path: Path) -> str:
+    """Who holds a build lock, as its file says (the process id its holder wrote)."""
+    try:
+        pid = path.read_text().strip()
+    except OSError:
+        pid = ""
+    return f"process {pid}" if pid.isdigit() else "another process"
+
+
+def _up_to_date(recipe: Recipe, labels: dict[str, str] | None) -> bool:
+    return labels is not None and labels.get(RECIPE_LABEL) == recipe.digest
+
+
 def build_image(
     release: str, *, force: bool = False, step: Callable[[str], None] = lambda _msg: None
 ) -> str:
-    """Build the image of ``release`` unless one with the same recipe exists; its name."""
+    """Build the image of ``release`` unless one with the same recipe exists; its name.
+    Builds of a release run one at a time (:func:`build_lock`): a caller that waited for
+    another's build uses the image it made (even with ``force``) instead of building again."""
     podman = Podman()
     recipe = Recipe(release)
     ref = recipe.ref
-    labels = podman.image_labels(ref)
-    if labels is not None and labels.get(RECIPE_LABEL) == recipe.digest and not force:
+    if not force and _up_to_date(recipe, podman.image_labels(ref)):
         log.info("image %s is up to date (recipe %s)", ref, recipe.digest)
         return ref
     if os.geteuid() != 0:
         raise ToolkitError("building a lab image needs root (debootstrap, chroot)")
+    with build_lock(release, step=step) as waited:
+        labels = podman.image_labels(ref)
+        if (waited or not force) and _up_to_date(recipe, labels):
+            log.info("image %s was built meanwhile by another process", ref)
+            return ref
+        _build(podman, recipe, labels, step)
+    return ref
+
+
+def _build(
+    podman: Podman, recipe: Recipe, labels: dict[str, str] | None, step: Callable[[str], None]
+) -> None:
+    """debootstrap, configure, import, upgrade and commit ``recipe``'s image (the caller
+    holds the build lock); ``labels``: those of the image it replaces, if any."""
+    release, ref = recipe.release, recipe.ref
     stage, builder = f"{ref}-stage", f"telework-image-build-{release}"
     debs = cache_dir() / "debootstrap" / release
     debs.mkdir(parents=True, exist_ok=True)
@@ -294,4 +379,3 @@ def build_image(
         # the previous build of this release is now untagged: drop it unless still in use
         podman("image", "prune", "--force", "--filter", f"label={RECIPE_LABEL}", check=False)
     log.info("built %s (recipe %s)", ref, recipe.digest)
-    return ref
