@@ -3,6 +3,7 @@ comment is the role's own, read from its defaults/main.yml)."""
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,8 @@ from toolkit.init.comments import defaults_text, role_comments
 BECOME_SECRET = "vault_become_password"  # noqa: S105 (a variable name)
 #: Platforms that bind to the identity contract with an account of their own.
 IDENTITY_SERVICES = ("mail", "collaboration", "videoconference", "vpn")
+#: Width of a comment line's text: "# " and it stay within the project's yamllint (120).
+COMMENT_WIDTH = 118
 
 
 class _Dumper(yaml.SafeDumper):
@@ -49,6 +52,19 @@ def _dump(name: str, value: Any) -> str:
     return dump_yaml({name: value})
 
 
+def _wrap(lines: tuple[str, ...] | list[str]) -> list[str]:
+    """Comment lines longer than :data:`COMMENT_WIDTH` wrapped at spaces (one naming a long
+    path of the machine would otherwise fail the project's yamllint); the others as they are."""
+    wrapped: list[str] = []
+    for line in lines:
+        if len(line) <= COMMENT_WIDTH:
+            wrapped.append(line)
+            continue
+        parts = textwrap.wrap(line, COMMENT_WIDTH, break_long_words=False, break_on_hyphens=False)
+        wrapped.extend(parts or [line])
+    return wrapped
+
+
 @dataclass
 class VarsFile:
     """A YAML file of variables, each under its comment."""
@@ -63,7 +79,7 @@ class VarsFile:
             lines = (f"Setting of role {self.role}: see its defaults/main.yml and README.",)
         if not lines:
             raise ValueError(f"{name}: no comment (say what it is)")
-        self.parts.append("".join(f"# {c}\n" for c in lines) + _dump(name, value))
+        self.parts.append("".join(f"# {c}\n" for c in _wrap(lines)) + _dump(name, value))
         return self
 
     def text(self, *, with_defaults: bool = False) -> str:
