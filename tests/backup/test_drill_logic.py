@@ -8,12 +8,13 @@ import hashlib
 import json
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.backup.samples import NOW
-from toolkit.backup import checks
+from toolkit.backup import checks, scratch
 from toolkit.backup.drill import evidence_result, repository_path, write_evidence
 from toolkit.backup.manifest import (
     HASH_SCRIPT,
@@ -254,3 +255,35 @@ def test_the_evidence_is_written_as_the_contract_says_and_reads_back(tmp_path: P
         "prepare_seconds",
     }
     assert parse_drill(path.read_bytes(), str(path)) == evidence
+
+
+class FakeChannel:
+    """What the backup server's tar prints, in chunks; then end of file."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+
+    def recv(self, size: int) -> bytes:
+        return self.chunks.pop(0) if self.chunks else b""
+
+
+def sink_into(path: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(["sh", "-c", 'cat > "$1"', "sink", str(path)], stdin=subprocess.PIPE)
+
+
+def test_the_repository_stream_is_fed_whole_to_the_container_and_capped(tmp_path: Path) -> None:
+    out = tmp_path / "repo.tar"
+    sink = sink_into(out)
+    copied = scratch._pump(FakeChannel([b"a" * 10, b"b" * 5]), sink, time.monotonic() + 30, 100)  # type: ignore[arg-type]
+    assert sink.stdin is not None
+    sink.stdin.close()
+    assert sink.wait(timeout=10) == 0
+    assert (copied, out.read_bytes()) == (15, b"a" * 10 + b"b" * 5)
+    big = sink_into(tmp_path / "big.tar")
+    with pytest.raises(ToolkitError, match="repository larger than 12 bytes"):
+        scratch._pump(FakeChannel([b"a" * 10, b"b" * 5]), big, time.monotonic() + 30, 12)  # type: ignore[arg-type]
+    big.kill()
+    late = sink_into(tmp_path / "late.tar")
+    with pytest.raises(ToolkitError, match="not finished in time"):
+        scratch._pump(FakeChannel([b"a"]), late, time.monotonic() - 1, 12)  # type: ignore[arg-type]
+    late.kill()
