@@ -167,9 +167,9 @@ def meeting_page(lang: str, uid: str) -> bytes:
     labels = json.dumps({k: t[k] for k in ("leave", "others")}, ensure_ascii=False)
     return page(
         lang,
-        f'<p>{html.escape(t["hello"])} <b id="me">{html.escape(uid)}</b> · '
+        f'<div class="who">{html.escape(t["hello"])} <b id="me">{html.escape(uid)}</b> '
         f'<form method="post" action="/logout" class="inline"><button>'
-        f"{html.escape(t['logout'])}</button></form></p>"
+        f"{html.escape(t['logout'])}</button></form></div>"
         f'<form id="join"><label>{html.escape(t["room"])} <input name="room" required '
         f'pattern="[a-z0-9][a-z0-9-]{{0,39}}"></label><label>{html.escape(t["pin"])} '
         f'<input name="pin" inputmode="numeric" pattern="[0-9]{{4,12}}"></label>'
