@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from tests.lanes import GroupIds, Lanes, check_distribution
 from toolkit.roster import Reference, load_reference
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -71,38 +71,8 @@ def env_dir(tmp_path: Path, good_roster_text: str) -> Path:
     return inv
 
 
-# The time of every slow test (Molecule scenarios, lab tests), printed at the end of the
-# run so the CI budget (60 of CI's 90 minutes on 2 cores) can be followed scenario by
-# scenario as roles are added.
-_SLOW_MARKERS = ("molecule", "lab")
-
-
-@dataclass
-class _Timing:
-    outcome: str = "passed"
-    seconds: float = 0.0
-
-
-_slow_times: dict[str, _Timing] = {}
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Adds up setup, call and teardown (a lab's bring-up sits in a fixture's setup)."""
-    if not any(m in report.keywords for m in _SLOW_MARKERS):
-        return
-    timing = _slow_times.setdefault(report.nodeid, _Timing())
-    timing.seconds += report.duration
-    if report.outcome != "passed" and timing.outcome == "passed":
-        timing.outcome = report.outcome
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not _slow_times:
-        return
-    terminalreporter.section("time of each Molecule scenario and lab test")
-    width = max(len(n) for n in _slow_times)
-    rows = [(n, t.outcome, t.seconds) for n, t in _slow_times.items()]
-    rows.append(("total", "", sum(t.seconds for t in _slow_times.values())))
-    for name, outcome, seconds in rows:
-        minutes, secs = divmod(round(seconds), 60)
-        terminalreporter.write_line(f"{name:<{width}}  {outcome:<7} {minutes:3d} min {secs:02d} s")
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite's lanes (pytest-xdist groups) and its end-of-run table of times."""
+    check_distribution(config)
+    config.pluginmanager.register(Lanes(config), "telework-lanes")
+    config.pluginmanager.register(GroupIds(), "telework-lanes-group-ids")
