@@ -31,6 +31,7 @@ CONTROL_MODULES = (
     "toolkit.controls.linux",
     "toolkit.controls.web",
     "toolkit.controls.web_groupware",
+    "toolkit.controls.visio",
     "toolkit.controls.logging",
     "toolkit.controls.logs",
     "toolkit.controls.database",
