@@ -227,17 +227,21 @@ def test_ssh_refuses_a_host_key_other_than_the_pinned_one(lab_inventory: Path) -
 
 
 # ---- the provisioned lab: one site.yml run shared by every test below (issue: the lab as
-# real as an administration's network). Verdicts as docs/lab.md gives them: collab and
-# visio are NO-GO until their platforms are built.
-EXPECTED_VERDICTS = {
-    "backup": "go",
-    "collab": "no-go",
-    "directory": "go",
-    "gateway": "go",
-    "laptop01": "go",
-    "logs": "go",
-    "mail": "go",
-    "visio": "no-go",
+# real as an administration's network). What the audit still finds there, host by host,
+# is what docs/lab.md says is not built yet: the backup platform (its role is not in
+# site.yml yet, so no server has a backup nor a restore drill: BCK-01, BCK-03, BCK-04 on
+# every backed-up server; BCK-02 and BCK-05 on the backup host) and the videoconference
+# host (any finding: None). Any other finding anywhere is a regression.
+_NOT_BACKED_UP = frozenset({"BCK-01", "BCK-03", "BCK-04"})
+NOT_BUILT_YET: dict[str, frozenset[str] | None] = {
+    "backup": frozenset({"BCK-02", "BCK-05"}),
+    "collab": _NOT_BACKED_UP,
+    "directory": _NOT_BACKED_UP,
+    "gateway": _NOT_BACKED_UP,
+    "laptop01": frozenset(),
+    "logs": _NOT_BACKED_UP,
+    "mail": _NOT_BACKED_UP,
+    "visio": None,
 }
 #: Ports the inside servers may listen on: what a device outside might try to reach.
 INSIDE_PORTS = (22, 25, 389, 443, 465, 587, 636, 993, 5349, 6514)
@@ -256,6 +260,19 @@ def _toolkit(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[s
     return subprocess.run(
         [str(TOOLKIT), *args], capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+def _findings(out: Path) -> dict[str, frozenset[str]]:
+    """The IDs of each host's unwaived failures and errors in the report under ``out``."""
+    report = json.loads((out / "report.json").read_text())
+    return {
+        h["host"]: frozenset(
+            r["control"]
+            for r in h["results"]
+            if r["status"] in ("fail", "error") and not r.get("waiver")
+        )
+        for h in report["hosts"]
+    }
 
 
 def _verdicts(inventory: Path, out: Path, *args: str) -> dict[str, str]:
@@ -284,17 +301,33 @@ def _handshake_after(since: int, limit: float = 60.0) -> int:
 
 
 @pytest.fixture(scope="module")
-def provisioned(lab_inventory: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """site.yml once on the whole lab, then the audit's verdict of each host."""
+def provisioned_audit(lab_inventory: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """site.yml once on the whole lab, then one audit: the folder of its reports."""
     done = _toolkit("provision", "-i", str(lab_inventory))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return _verdicts(lab_inventory, tmp_path_factory.mktemp("audit"))
+    out = tmp_path_factory.mktemp("audit")
+    _verdicts(lab_inventory, out)
+    return out
 
 
-def test_the_provisioned_lab_gets_go_everywhere_but_the_platforms_not_built_yet(
-    provisioned: dict[str, str],
+@pytest.fixture(scope="module")
+def provisioned(provisioned_audit: Path) -> dict[str, str]:
+    """The audit's verdict of each host of the provisioned lab."""
+    report = json.loads((provisioned_audit / "report.json").read_text())
+    return {h["host"]: h["verdict"] for h in report["hosts"]}
+
+
+def test_the_provisioned_lab_finds_nothing_but_what_the_platforms_not_built_yet_lack(
+    provisioned_audit: Path, provisioned: dict[str, str]
 ) -> None:
-    assert provisioned == EXPECTED_VERDICTS
+    found = _findings(provisioned_audit)
+    assert set(found) == set(NOT_BUILT_YET)
+    for host, expected in NOT_BUILT_YET.items():
+        if expected is None:
+            assert found[host], f"{host} is not built yet, yet the audit finds nothing there"
+        else:
+            assert found[host] == expected, host
+        assert provisioned[host] == ("go" if expected == frozenset() else "no-go"), host
 
 
 def _inside_targets(inventory: Path) -> dict[str, tuple[str, int]]:
@@ -344,6 +377,42 @@ def test_vpn05_fails_when_laptop01_routes_nothing_through_the_tunnel(
         assert "allowed mail:993 is not reachable" in summary
     finally:
         Podman()("exec", "-i", f"{LAB}-laptop01", "sh", "-c", write, input_bytes=original.encode())
+
+
+def _newest_log_on_collector(host: str) -> int:
+    """Unix time of the newest day file the collector keeps for ``host`` (0: none)."""
+    listing = _exec("logs", "find", f"/var/log/remote/{host}", "-name", "*.log", "-printf",
+                    "%T@\\n")  # fmt: skip
+    return max((int(float(t)) for t in listing.split()), default=0)
+
+
+def test_log01_fails_for_the_one_host_whose_forwarding_stopped_and_passes_once_it_sends_again(
+    lab_inventory: Path, provisioned: dict[str, str], tmp_path: Path
+) -> None:
+    # `backup` stops forwarding (its rsyslog stops); a day passes for its folder on the
+    # collector, as if the audit ran a day later (its files' times are set 25 h back).
+    _exec("backup", "systemctl", "stop", "rsyslog.service", "syslog.socket")
+    try:
+        _exec("logs", "sh", "-c", "find /var/log/remote/backup -name '*.log' "
+              "-exec touch -d '25 hours ago' {} +")  # fmt: skip
+        assert _newest_log_on_collector("backup") < time.time() - 24 * 3600
+        verdicts = _verdicts(lab_inventory, tmp_path / "silent",
+                             "--limit", "logs", "--control", "LOG-01")  # fmt: skip
+        result = json.loads((tmp_path / "silent" / "report.json").read_text())["hosts"][0]
+        summary = result["results"][0]["summary"]
+        assert verdicts == {"logs": "no-go"}
+        assert re.search(r"sent nothing in the last 24 h: backup$", summary), summary
+    finally:
+        _exec("backup", "systemctl", "start", "rsyslog.service")
+    # It sends again: a line logged on `backup` reaches the collector, LOG-01 passes.
+    since = time.time()
+    deadline = since + 60
+    while _newest_log_on_collector("backup") < since - 1:
+        assert time.time() < deadline, "backup's logs did not reach the collector in 60 s"
+        _exec("backup", "logger", "-t", "telework-test", "forwarding is back")
+        time.sleep(2)
+    assert _verdicts(lab_inventory, tmp_path / "back", "--limit", "logs",
+                     "--control", "LOG-01") == {"logs": "go"}  # fmt: skip
 
 
 def test_after_every_container_restarts_the_lab_comes_back_with_the_same_verdicts(
