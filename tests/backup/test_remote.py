@@ -17,6 +17,8 @@ import pytest
 
 from tests.audit.fake_ssh import fake_ssh_server
 from toolkit.backup.remote import Target, UnreachableError, with_session
+from toolkit.backup.scratch import Scratch, stream_repository
+from toolkit.errors import ToolkitError
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("sudo") is None, reason="writes as root through sudo -n"
@@ -79,3 +81,70 @@ def test_a_host_that_does_not_answer_in_time_is_unreachable(tmp_path: Path) -> N
         target = Target("mail", frozenset({"servers"}), endpoint, {})
         with pytest.raises(UnreachableError, match="not finished in 1 s"):
             with_session(target, 1.0, lambda s: s.run("sleep 3", cap=100))
+
+
+@pytest.mark.skipif(shutil.which("borg") is None, reason="needs borgbackup (./run setup)")
+def test_the_repository_is_streamed_from_the_backup_server_under_borgs_lock(
+    tmp_path: Path,
+) -> None:
+    repo, copy = tmp_path / "srv" / "directory", tmp_path / "copy"
+    copy.mkdir()
+    env = {"BORG_PASSPHRASE": "t", "BORG_BASE_DIR": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    repo.parent.mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "f").write_text("x\n")
+    subprocess.run(
+        ["borg", "init", "-e", "repokey-blake2", str(repo)],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    subprocess.run(
+        ["borg", "create", f"{repo}::a", "."],
+        cwd=tmp_path / "data",
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    with fake_ssh_server(tmp_path, shell, lambda: None) as endpoint:
+        target = Target("backup", frozenset({"servers", "backup_servers"}), endpoint, {})
+        copied = with_session(
+            target,
+            10.0,
+            lambda s: stream_repository(
+                s,
+                str(repo),
+                Scratch("unused", "backup"),
+                "",
+                timeout=60,
+                max_bytes=10**8,
+                sink_argv=["tar", "-xf", "-", "-C", str(copy)],
+            ),
+        )
+        assert copied > 1000
+        listed = subprocess.run(
+            ["borg", "list", "--short", str(copy)],
+            env={**env, "BORG_RELOCATED_REPO_ACCESS_IS_OK": "yes"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        assert listed.stdout == "a\n"
+        assert not (repo / "lock.exclusive").exists()  # with-lock let go
+        with pytest.raises(ToolkitError, match="exited"):
+            with_session(
+                target,
+                10.0,
+                lambda s: stream_repository(
+                    s,
+                    str(tmp_path / "none"),
+                    Scratch("unused", "backup"),
+                    "",
+                    timeout=60,
+                    max_bytes=10**8,
+                    sink_argv=["tar", "-xf", "-", "-C", str(copy)],
+                ),
+            )

@@ -9,6 +9,7 @@ server has one for the whole transfer and a cap on the bytes it accepts.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shlex
 import subprocess
@@ -155,12 +156,14 @@ def stream_repository(
     *,
     timeout: float,
     max_bytes: int,
+    sink_argv: list[str] | None = None,
 ) -> int:
     """Copy the repository folder ``repository`` of the backup server into ``target_dir``
     of the scratch container: ``tar`` run by the repository's owner under ``borg
     with-lock`` (no backup writes to it meanwhile) on the backup server, read over SSH and
     fed to ``tar -x`` in the container. Nothing but the encrypted repository leaves the
-    backup server, and the passphrase never goes there. Returns the bytes copied."""
+    backup server, and the passphrase never goes there. Returns the bytes copied.
+    ``sink_argv`` replaces the container's ``tar -x`` (the tests unpack it here)."""
     repo = shlex.quote(repository)
     remote = (
         f"owner=$(stat -c %U {repo}) && cd {repo} && "
@@ -172,7 +175,8 @@ def stream_repository(
         raise UnreachableError(f"{session.target.name}: SSH connection lost")
     deadline = time.monotonic() + timeout
     sink = subprocess.Popen(
-        ["podman", "exec", "--interactive", scratch.name, "tar", "-xf", "-", "-C", target_dir],
+        sink_argv
+        or ["podman", "exec", "--interactive", scratch.name, "tar", "-xf", "-", "-C", target_dir],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -190,14 +194,17 @@ def stream_repository(
         chan.close()
     except (paramiko.SSHException, EOFError, ConnectionError) as exc:
         sink.kill()
+        with contextlib.suppress(OSError, ValueError):
+            if sink.stdin is not None:
+                sink.stdin.close()
         raise UnreachableError(f"{session.target.name}: repository copy failed: {exc}") from exc
     except BaseException:
         sink.kill()
+        with contextlib.suppress(OSError, ValueError):
+            if sink.stdin is not None:
+                sink.stdin.close()
         raise
-    finally:
-        if sink.stdin is not None and not sink.stdin.closed:
-            sink.stdin.close()
-    try:
+    try:  # flushes and closes tar's stdin, then waits for it
         _, sink_err = sink.communicate(timeout=max(10.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired as exc:
         sink.kill()
