@@ -99,6 +99,7 @@ TEXT: dict[str, dict[str, str]] = {
         "hello": "Connecté(e) :",
         "recording": "Enregistrement désactivé (consentement de chaque participant requis).",
         "others": "Participants",
+        "me": "vous",
     },
     "ar": {
         "title": "منصة الاجتماعات المرئية للإدارة",
@@ -115,6 +116,7 @@ TEXT: dict[str, dict[str, str]] = {
         "hello": "متصل:",
         "recording": "التسجيل معطل (تلزم موافقة كل مشارك).",
         "others": "المشاركون",
+        "me": "أنت",
     },
 }
 
@@ -164,7 +166,7 @@ def login_page(lang: str, failed: bool = False) -> bytes:
 
 def meeting_page(lang: str, uid: str) -> bytes:
     t = TEXT[lang]
-    labels = json.dumps({k: t[k] for k in ("leave", "others")}, ensure_ascii=False)
+    labels = json.dumps({k: t[k] for k in ("leave", "others", "me")}, ensure_ascii=False)
     return page(
         lang,
         f'<div class="who">{html.escape(t["hello"])} <b id="me">{html.escape(uid)}</b> '

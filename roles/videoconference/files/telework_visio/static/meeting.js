@@ -11,12 +11,16 @@
   const fail = (msg) => { state.errors.push(String(msg)); status(String(msg)); };
   const relay = new URLSearchParams(location.search).get("ice") === "relay";
 
-  function video(id, track, muted) {
+  function video(id, track, muted, label) {
     let el = document.getElementById("v-" + id);
     if (!el) {
+      const figure = document.createElement("figure");
+      const caption = document.createElement("figcaption");
+      caption.textContent = label;  // a display name: text, never HTML
       el = document.createElement("video");
       el.id = "v-" + id; el.autoplay = true; el.playsInline = true; el.muted = muted;
-      document.getElementById("videos").appendChild(el);
+      figure.appendChild(el); figure.appendChild(caption);
+      document.getElementById("videos").appendChild(figure);
     }
     if (!el.srcObject) el.srcObject = new MediaStream();
     el.srcObject.addTrack(track);
@@ -44,7 +48,7 @@
         }
       },
       webrtcState: (up) => { if (up) state.pcs["sub-" + feed.id] = handle.webrtcStuff.pc; },
-      onremotetrack: (track, mid, on) => { if (on) video("feed-" + feed.id, track, true); },
+      onremotetrack: (track, mid, on) => { if (on) video("feed-" + feed.id, track, true, feed.display); },
     });
   }
 
@@ -77,7 +81,7 @@
         if (jsep) handle.handleRemoteJsep({ jsep: jsep });
       },
       webrtcState: (up) => { if (up) state.pcs.publisher = handle.webrtcStuff.pc; },
-      onlocaltrack: (track, on) => { if (on && track.kind === "video") video("me", track, true); },
+      onlocaltrack: (track, on) => { if (on && track.kind === "video") video("me", track, true, grant.display + " (" + (text.me || "me") + ")"); },
     });
   }
 
