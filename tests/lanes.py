@@ -1,11 +1,13 @@
 """The suite in two lanes, and the time of each slow test and lane at the end of the run.
 
-``./run test`` runs pytest with ``-n 2 --dist loadgroup`` (pytest-xdist): every Molecule
-scenario goes to the xdist group ``molecule`` and every lab test to the group ``lab``. A
-group runs whole on one worker, so the scenarios run one at a time (each fills a lane with
-its containers and ansible round trips) and the lab test modules bring their lab up once,
-as in a run without workers; the two groups run at the same time, each on its worker, and
-the other tests go to whichever worker is free. Without ``-n`` the groups change nothing.
+``./run test`` runs pytest with ``-n 2 --dist loadgroup`` (pytest-xdist): every lab test goes
+to the xdist group ``lab``, followed there by the few Molecule scenarios of
+LAB_LANE_SCENARIOS, and the other scenarios to the group ``molecule``. A group runs whole
+on one worker, so each lane runs one scenario at a time (each fills a lane with its
+containers and ansible round trips; their names, networks and published ports differ, so
+two lanes never clash) and the lab test modules bring their lab up once, as in a run
+without workers; the two groups run at the same time, each on its worker, and the other
+tests go to whichever worker is free. Without ``-n`` the groups change nothing.
 
 pytest-xdist 3.8 tells its controller a test's group by appending it to the test's id
 (``...@lab``) during the worker's collection, but pytest 9.2 ignores the field it writes
@@ -51,9 +53,21 @@ def check_distribution(config: pytest.Config) -> None:
         )
 
 
+#: Molecule scenarios that run in the lab's lane, after the lab tests, so that the two lanes
+#: take about as long (one after the other, on CI's 2 cores: lab tests 17-21 min; scenarios
+#: baseline 5.6, directory 8.8, log_collector 3.5, mail_server 11.3, vpn_gateway 8.3,
+#: collaboration 13.2 min). The others run in the lane of group ``molecule``.
+LAB_LANE_SCENARIOS = frozenset({"mail_server-default", "log_collector-default", "backup-default"})
+
+
 def group_of(item: pytest.Item) -> str | None:
-    """The xdist group of a test: that of its slow marker, else none (any worker)."""
-    return next((g for m, g in GROUPS.items() if item.get_closest_marker(m)), None)
+    """The xdist group of a test: that of its slow marker, else none (any worker); the
+    scenarios of LAB_LANE_SCENARIOS go to the lab's group."""
+    group = next((g for m, g in GROUPS.items() if item.get_closest_marker(m)), None)
+    callspec = getattr(item, "callspec", None)
+    if group == GROUPS["molecule"] and callspec is not None and callspec.id in LAB_LANE_SCENARIOS:
+        return GROUPS["lab"]
+    return group
 
 
 def _minutes(seconds: float) -> str:

@@ -112,13 +112,27 @@ def _line_of_host(source: Path, name: str) -> int:
     return next((n for n, line in enumerate(lines, 1) if pattern.match(line)), 1)
 
 
+#: Ports the Molecule scenarios publish on 127.0.0.1 (roles/*/molecule/*/molecule.yml):
+#: a test lab never takes one, since a scenario may start beside it (the suite's two lanes).
+SCENARIO_PORTS = range(42000, 46000)
+
+
 def free_local_ports(count: int) -> list[int]:
-    """``count`` distinct TCP ports free on 127.0.0.1 right now (for test and bench labs)."""
-    socks = [socket.socket() for _ in range(count)]
+    """``count`` distinct TCP ports free on 127.0.0.1 right now (for test and bench labs),
+    none of them among SCENARIO_PORTS."""
+    socks: list[socket.socket] = []
+    ports: list[int] = []
     try:
-        for sock in socks:
+        while len(ports) < count:
+            if len(socks) >= count + 1000:
+                raise OSError(f"no {count} free ports outside {SCENARIO_PORTS} on 127.0.0.1")
+            sock = socket.socket()
+            socks.append(sock)
             sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in socks]
+            port = sock.getsockname()[1]
+            if port not in SCENARIO_PORTS:
+                ports.append(port)
+        return ports
     finally:
         for sock in socks:
             sock.close()
