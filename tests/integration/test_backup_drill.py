@@ -28,6 +28,7 @@ from tests.audit.test_database_controls import _as_owner, _bin, cluster, running
 from toolkit.adapters.podman import Podman, podman_env
 from toolkit.backup import checks
 from toolkit.backup.drill import BORG_ENV, REPO_DIR, Limits, Run, latest_archive, restore
+from toolkit.backup.manifest import compare
 from toolkit.backup.scratch import Scratch
 from toolkit.errors import ToolkitError
 from toolkit.lab.image import image_ref
@@ -179,8 +180,7 @@ def test_a_restored_archive_verifies_and_its_dumps_load_into_scratch_servers(
     scratch.sh('printf changed > "$1"', f"{checks.RESTORE}/etc/hostname")
     manifest = checks.read_manifest(scratch)
     found = checks.hash_restored(scratch, manifest, 60)
-    changed = [f for f in found if f.path == "/etc/hostname"]
-    assert changed[0].size == 7
+    assert compare(manifest, found) == (len(paths) - 1, ["/etc/hostname: size 7, manifest 10"])
 
     # A wrong passphrase fails loudly.
     scratch.sh('umask 077; printf wrong > "$1"', "/drill/passphrase")
