@@ -23,10 +23,6 @@ from toolkit.paths import cache_dir
 #: TOOLKIT_MOLECULE_PENDING=1 asks for them. A scenario leaves this list the day its whole
 #: run passes; the role's issue stays open until then.
 PENDING = {
-    "videoconference-default": (
-        "the videoconference scenario is being written: its whole `molecule test` has not "
-        "passed yet"
-    ),
 }
 
 
