@@ -22,8 +22,7 @@ from toolkit.paths import cache_dir
 #: idempotence, verify, destroy) on a fresh host: the suite skips them, saying why, unless
 #: TOOLKIT_MOLECULE_PENDING=1 asks for them. A scenario leaves this list the day its whole
 #: run passes; the role's issue stays open until then.
-PENDING = {
-}
+PENDING: dict[str, str] = {}
 
 
 def _scenario_id(path: Path) -> str:
