@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -204,15 +205,34 @@ def test_two_declarations_of_one_name_are_refused(tmp_path: Path) -> None:
         load_sources(tmp_path, 24)
 
 
-def test_the_declarations_the_roles_ship_are_valid(tmp_path: Path) -> None:
-    """The collaboration role's declaration, rendered with its defaults, parses."""
-    text = (
-        "name: collaboration\ndumps:\n  - file: sogo.pgdump\n"
-        "    command: [runuser, -u, postgres, --, pg_dump, --format=custom, sogo]\n"
-        "paths:\n  - /etc/sogo\n  - /etc/default/sogo\n"
-    )
-    source = parse_source(tmp_path / "c.yml", text, 24)
-    assert source.dumps[0].command[-1] == "sogo" and source.rpo_hours == 24
+DECLARATIONS = sorted(ROOT.glob("roles/*/templates/etc/telework/backup-sources.d/*.yml.j2"))
+
+
+@pytest.mark.parametrize("template", DECLARATIONS, ids=lambda path: path.parts[-6])
+def test_every_declaration_a_role_ships_renders_to_a_valid_source(template: Path) -> None:
+    # YAML, not HTML: nothing to escape.
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701
+    env.filters["comment"] = lambda text: "#\n# " + text + "\n#"
+    values = {
+        "ansible_managed": "Managed by Ansible",
+        "collaboration_db_name": "sogo",
+        "__collaboration_pg_conf_dir": "/etc/postgresql/15/main",
+        "backup_system_paths": ["/etc"],
+    }
+    text = env.from_string(template.read_text()).render(values)
+    source = parse_source(template, text, 24)
+    assert source.name == template.name.removesuffix(".yml.j2")
+    assert source.dumps or source.paths
+
+
+def test_the_roles_declare_the_directory_mail_vpn_groupware_and_system() -> None:
+    assert {path.name.removesuffix(".yml.j2") for path in DECLARATIONS} >= {
+        "directory",
+        "mail_server",
+        "vpn_gateway",
+        "collaboration",
+        "system",
+    }
 
 
 def test_the_failure_line_is_borgs_cause_not_borgmatics_summary() -> None:
