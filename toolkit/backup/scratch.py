@@ -162,12 +162,14 @@ def stream_repository(
     of the scratch container: ``tar`` run by the repository's owner under ``borg
     with-lock`` (no backup writes to it meanwhile) on the backup server, read over SSH and
     fed to ``tar -x`` in the container. Nothing but the encrypted repository leaves the
-    backup server, and the passphrase never goes there. Returns the bytes copied.
+    backup server, and the passphrase never goes there; the lock ``borg with-lock`` holds
+    meanwhile stays behind (the copy would be locked). Returns the bytes copied.
     ``sink_argv`` replaces the container's ``tar -x`` (the tests unpack it here)."""
     repo = shlex.quote(repository)
     remote = (
         f"owner=$(stat -c %U {repo}) && cd {repo} && "
-        f'runuser -u "$owner" -- borg with-lock {repo} tar -cf - -C {repo} .'
+        f'runuser -u "$owner" -- borg with-lock {repo} tar -cf - '
+        f"--exclude=./lock.exclusive --exclude=./lock.roster -C {repo} ."
     )
     command = f"{sudo_prefix(session.password)} /bin/sh -c {shlex.quote(remote)}"
     transport = session.client.get_transport()
