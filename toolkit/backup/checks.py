@@ -91,7 +91,9 @@ def _int(text: str) -> int | None:
     return int(value) if re.fullmatch(r"[0-9]{1,12}", value) else None
 
 
-#: Loads the LDIF as the directory served it: the restored /etc/ldap (cn=config, schemas,
+#: A dump of cn=config (its first entry) is loaded with slapadd -n 0 into a new
+#: configuration folder, as an OpenLDAP server is rebuilt, and read back. A data dump is
+#: loaded as the directory served it: the restored /etc/ldap (cn=config, schemas,
 #: modules, certificates) replaces the container's, the database folder is emptied,
 #: slapadd loads the LDIF, slapcat reads the entries back. Without a restored
 #: cn=config, a minimal configuration of the LDIF's suffix with the directory role's
@@ -100,6 +102,12 @@ LDAP_SCRIPT = r"""
 set -u
 ldif="$1"; restore="$2"
 systemctl stop slapd >/dev/null 2>&1 || true
+if [ "$(sed -n 's/^dn: //p' "$ldif" | head -n1)" = "cn=config" ]; then
+  rm -rf /drill/slapd.d-config && mkdir -p /drill/slapd.d-config
+  slapadd -q -n 0 -F /drill/slapd.d-config -l "$ldif" >&2 || exit 3
+  slapcat -n 0 -F /drill/slapd.d-config | grep -c '^dn:'
+  exit 0
+fi
 if [ -d "$restore/etc/ldap/slapd.d" ]; then
   rm -rf /etc/ldap && cp -a "$restore/etc/ldap" /etc/ldap
   db=$(grep -h '^olcDbDirectory:' /etc/ldap/slapd.d/cn=config/olcDatabase=*mdb.ldif \
@@ -157,7 +165,8 @@ def check_ldap(runner: Runner, planned: Planned, timeout: float) -> DrillCheck:
     in_ldif = _int(counted.stdout) or 0
     proc = runner.sh(LDAP_SCRIPT, ldif, RESTORE, check=False, timeout=timeout)
     loaded = _int(proc.stdout) if proc.returncode == 0 else None
-    return judge_ldap(planned.source, in_ldif, loaded, _tail(proc))
+    label = f"{planned.source} {planned.path.rsplit('/', 1)[-1]}"  # a source may dump twice
+    return judge_ldap(label, in_ldif, loaded, _tail(proc))
 
 
 def check_postgresql(runner: Runner, planned: Planned, timeout: float) -> DrillCheck:
