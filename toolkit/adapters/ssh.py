@@ -40,6 +40,8 @@ from toolkit.adapters.ssh_offer import (
     connection_offer,
     probe_offer,
 )
+from toolkit.errors import ToolkitError
+from toolkit.secrets import read_secret
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +184,18 @@ def connect(endpoint: Endpoint, *, timeout: float, accept_new: bool = False) -> 
         if isinstance(sock, socket.socket):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return client
+
+
+def become_password(path: Path | None) -> str | None:
+    """The sudo password kept in ``path`` (first line; decrypted by Ansible's VaultLib when
+    the file is vaulted), or None without a file; ConnectionError when it cannot be read
+    (the host cannot be worked on)."""
+    if path is None:
+        return None
+    try:
+        return read_secret(path).decode("utf-8").splitlines()[0]
+    except (OSError, IndexError, UnicodeDecodeError, ToolkitError) as exc:
+        raise ConnectionError(f"cannot read the sudo password file {path}: {exc}") from exc
 
 
 def sudo_prefix(become_password: str | None) -> str:

@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import paramiko
 
@@ -28,6 +27,7 @@ from toolkit.adapters.ssh import (
     DEFAULT_MAX_OUTPUT,
     OFFER_MEMO,
     HostKeyError,
+    become_password,
     connect,
     connection_offer,
     sudo_prefix,
@@ -47,10 +47,8 @@ from toolkit.audit.results import (
 )
 from toolkit.audit.targets import HostPlan, PlannedControl
 from toolkit.audit.waivers import Waiver, find_waiver
-from toolkit.errors import ToolkitError
 from toolkit.netdev import collect
 from toolkit.netdev.model import DeviceError
-from toolkit.secrets import read_secret
 
 log = logging.getLogger(__name__)
 
@@ -118,24 +116,13 @@ def _run_with_timeout(
     return outcome
 
 
-def _become_password(path: Path | None) -> str | None:
-    """The sudo password kept in ``path`` (first line; decrypted by Ansible's VaultLib when
-    the file is vaulted), or None without a file."""
-    if path is None:
-        return None
-    try:
-        return read_secret(path).decode("utf-8").splitlines()[0]
-    except (OSError, IndexError, UnicodeDecodeError, ToolkitError) as exc:
-        raise ConnectionError(f"cannot read the sudo password file {path}: {exc}") from exc
-
-
 def _login(
     plan: HostPlan, ctx: Context, limits: Limits, accept_new: bool
 ) -> paramiko.SSHClient | None:
     """Log in to the host and give ``ctx`` testinfra's API over it; on failure None, and
     ``ctx.ssh_error`` says why."""
     try:
-        password = _become_password(plan.endpoint.become_password_file)
+        password = become_password(plan.endpoint.become_password_file)
         client = connect(plan.endpoint, timeout=limits.connect, accept_new=accept_new)
     except (HostKeyError, ConnectionError) as exc:
         ctx.ssh_error = f"{plan.endpoint}: {exc}"

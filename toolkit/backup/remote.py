@@ -19,11 +19,17 @@ from typing import TypeVar
 import paramiko
 
 from toolkit.adapters.ansible import InventoryHost, load_inventory
-from toolkit.adapters.ssh import Endpoint, HostKeyError, connect, exec_bounded, sudo_prefix
+from toolkit.adapters.ssh import (
+    Endpoint,
+    HostKeyError,
+    become_password,
+    connect,
+    exec_bounded,
+    sudo_prefix,
+)
 from toolkit.audit.targets import endpoint_of, select_hosts
 from toolkit.errors import ToolkitError
 from toolkit.exitcodes import ExitCode
-from toolkit.secrets import read_secret
 from toolkit.text import printable
 
 log = logging.getLogger(__name__)
@@ -131,13 +137,12 @@ class Session:
 
 
 def _password(target: Target) -> str | None:
-    path = target.endpoint.become_password_file
-    if path is None:
-        return None
+    """The sudo password of ``target`` (the audit's rule); a file that cannot be read is
+    an error of the inventory, not an unreachable host."""
     try:
-        return read_secret(path).decode("utf-8").splitlines()[0]
-    except (OSError, IndexError, UnicodeDecodeError, ToolkitError) as exc:
-        raise ToolkitError(f"cannot read the sudo password file {path}: {exc}") from exc
+        return become_password(target.endpoint.become_password_file)
+    except ConnectionError as exc:
+        raise ToolkitError(str(exc)) from exc
 
 
 def with_session(target: Target, timeout: float, work: Callable[[Session], T]) -> T:
