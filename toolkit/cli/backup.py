@@ -13,9 +13,12 @@ from rich.table import Table
 
 from toolkit.backup.drill import Limits, run_drill
 from toolkit.backup.remote import targets
+from toolkit.backup.status import DrillEvidence
 from toolkit.backup.survey import ssh_reader, survey
 from toolkit.cli.common import err, inventory_options, out
+from toolkit.errors import SelectionError, ToolkitError
 from toolkit.exitcodes import ExitCode
+from toolkit.text import printable
 
 STATE_STYLE = {"ok": "green", "late": "bold red", "never": "bold red", "failed": "yellow"}
 
@@ -87,8 +90,8 @@ def status(inventory: Path, limit: str | None, as_json: bool, timeout: float) ->
 
 @backup.command()
 @inventory_options
-@click.argument("host")
-@click.option("--keep", is_flag=True, help="Keep the scratch container (to look into it).")
+@click.argument("hosts")
+@click.option("--keep", is_flag=True, help="Keep the scratch containers (to look into them).")
 @click.option("--connect-timeout", default=15.0, show_default=True, type=click.FloatRange(1, 300))
 @click.option(
     "--copy-timeout",
@@ -109,35 +112,74 @@ def status(inventory: Path, limit: str | None, as_json: bool, timeout: float) ->
     default=50 * 1024**3,
     show_default=True,
     type=click.IntRange(1024),
-    help="Largest repository copied into the scratch container.",
+    help="Largest repository copied into a scratch container.",
 )
 def drill(  # noqa: PLR0917 (click passes every option)
     inventory: Path,
-    host: str,
+    hosts: str,
     keep: bool,
     connect_timeout: float,
     copy_timeout: float,
     step_timeout: float,
     max_bytes: int,
 ) -> None:
-    """Restore HOST's latest archive into a scratch container and prove it (A5, A9).
+    """Restore the latest archive of each of HOSTS into a scratch container and prove it
+    (A5, A9).
 
-    Copies HOST's repository from its backup server into a scratch podman container, runs
-    borg there with HOST's passphrase (it never goes to the backup server), verifies every
-    file against the archive's MANIFEST.json (sha256), loads each LDIF into a scratch
-    slapd and each PostgreSQL dump into a scratch cluster, reads a message of each mail
-    store, and measures the restore time (RTO). Writes the evidence under
-    reports/backup/drills/<inventory>/ and a copy on HOST (/var/lib/telework-backup/
-    last-drill.json, read by BCK-04). Exits 3 when the drill fails. Needs podman: run it
-    alone on a shared machine."""
+    HOSTS is a server's name or an Ansible-style pattern (`servers`, `mail,directory`,
+    `servers:!gateway`); the backup servers, which hold the repositories, are left out.
+    The hosts are drilled one after another. For each: copies its repository from its
+    backup server into a scratch podman container, runs borg there with the host's
+    passphrase (it never goes to the backup server), verifies every file against the
+    archive's MANIFEST.json (sha256), loads each LDIF into a scratch slapd and each
+    PostgreSQL dump into a scratch cluster, reads a message of each mail store, and
+    measures the restore time (RTO). Writes the evidence under
+    reports/backup/drills/<inventory>/ and a copy on the host (/var/lib/telework-backup/
+    last-drill.json, read by BCK-04). Exits 3 when a drill fails, 1 when one cannot run
+    (the others still run). Needs podman: run it alone on a shared machine."""
     limits = Limits(
         connect=connect_timeout, copy=copy_timeout, max_bytes=max_bytes, step=step_timeout
     )
+    names = drill_targets(inventory, hosts)
+    results: list[tuple[str, str]] = []
+    for host in names:
+        try:
+            evidence = _drill_one(inventory, host, limits, keep)
+        except ToolkitError as exc:
+            err.print(f"error: {host}: {printable(exc, multiline=True)}", style="bold red",
+                      markup=False)  # fmt: skip
+            results.append((host, "error"))
+        else:
+            results.append((host, evidence.result))
+    if len(names) > 1:
+        table = Table(title=f"A5/A9 restore drills of {escape(inventory.name)}")
+        table.add_column("host")
+        table.add_column("result")
+        for host, result in results:
+            style = "green" if result == "passed" else "red"
+            table.add_row(escape(host), f"[{style}]{result}[/]")
+        out.print(table)
+    if any(result == "error" for _, result in results):
+        raise click.exceptions.Exit(int(ExitCode.ERROR))
+    if any(result != "passed" for _, result in results):
+        raise click.exceptions.Exit(int(ExitCode.CHECK_FAILED))
+
+
+def drill_targets(inventory: Path, pattern: str) -> list[str]:
+    """The backup clients HOSTS names, in inventory order; a pattern that names only backup
+    servers or hosts outside `servers` is a usage error naming it."""
+    chosen = [t.name for t in targets(inventory, pattern) if "backup_servers" not in t.groups]
+    if not chosen:
+        raise SelectionError("hosts", pattern, "no backed-up server matches")
+    return chosen
+
+
+def _drill_one(inventory: Path, host: str, limits: Limits, keep: bool) -> DrillEvidence:
     with err.status(f"drill of {escape(host)}") as spinner:
 
         def progress(step: str) -> None:
             spinner.update(f"drill of {escape(host)}: {escape(step)}")
-            err.print(f"[dim]{_when(datetime.now(UTC))}[/] {escape(step)}")
+            err.print(f"[dim]{_when(datetime.now(UTC))}[/] {escape(host)}: {escape(step)}")
 
         evidence, path = run_drill(inventory, host, limits=limits, progress=progress, keep=keep)
     table = Table(title=f"A5/A9 restore drill of {escape(host)}: {escape(evidence.archive)}")
@@ -158,6 +200,7 @@ def drill(  # noqa: PLR0917 (click passes every option)
     for line in evidence.mismatches[:20]:
         out.print(f"differs: {line}", markup=False)
     rto = f"{evidence.rto_seconds:.1f} s" if evidence.rto_seconds is not None else "not measured"
-    out.print(f"result: {evidence.result}; RTO {rto}; evidence {path}", markup=False)
-    if evidence.result != "passed":
-        raise click.exceptions.Exit(int(ExitCode.CHECK_FAILED))
+    out.print(
+        f"{host}: {evidence.result}; RTO {rto}; evidence {path}", markup=False, soft_wrap=True
+    )
+    return evidence
