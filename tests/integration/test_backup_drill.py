@@ -8,7 +8,7 @@ passphrase fail loudly.
 
 Needs podman, the lab image and root; run it alone (it starts a container):
 
-    flock /work/notes/podman.lock .venv/bin/pytest tests/integration/test_backup_drill.py
+    .venv/bin/pytest tests/integration/test_backup_drill.py
 """
 
 from __future__ import annotations

@@ -227,22 +227,12 @@ def test_ssh_refuses_a_host_key_other_than_the_pinned_one(lab_inventory: Path) -
 
 
 # ---- the provisioned lab: one site.yml run shared by every test below (issue: the lab as
-# real as an administration's network). What the audit still finds there, host by host,
-# is what docs/lab.md says is not built yet: the backup platform (its role is not in
-# site.yml yet, so no server has a backup nor a restore drill: BCK-01, BCK-03, BCK-04 on
-# every backed-up server; BCK-02 and BCK-05 on the backup host) and the videoconference
-# host (any finding: None). Any other finding anywhere is a regression.
-_NOT_BACKED_UP = frozenset({"BCK-01", "BCK-03", "BCK-04"})
-NOT_BUILT_YET: dict[str, frozenset[str] | None] = {
-    "backup": frozenset({"BCK-02", "BCK-05"}),
-    "collab": _NOT_BACKED_UP,
-    "directory": _NOT_BACKED_UP,
-    "gateway": _NOT_BACKED_UP,
-    "laptop01": frozenset(),
-    "logs": _NOT_BACKED_UP,
-    "mail": _NOT_BACKED_UP,
-    "visio": None,
-}
+# real as an administration's network), then a restore drill of every backed-up server and
+# the continuity plan, as ./run lab does. The audit then finds nothing on any host: every
+# platform is built, backed up and its restore proven. Any finding is a regression.
+LAB_HOSTS = ("backup", "collab", "directory", "gateway", "laptop01", "logs", "mail", "visio")
+#: The servers the backup role backs up (every server but the backup host).
+BACKED_UP = ("collab", "directory", "gateway", "logs", "mail", "visio")
 #: Ports the inside servers may listen on: what a device outside might try to reach.
 INSIDE_PORTS = (22, 25, 389, 443, 465, 587, 636, 993, 5349, 6514)
 #: What laptop01's teleworker (ag0001: VPN groups staff and admins) may reach through the
@@ -305,6 +295,12 @@ def provisioned_audit(lab_inventory: Path, tmp_path_factory: pytest.TempPathFact
     """site.yml once on the whole lab, then one audit: the folder of its reports."""
     done = _toolkit("provision", "-i", str(lab_inventory))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # the drills' evidence and the plan go under reports/ of the checkout, in the folder of
+    # the inventory's name (lab), where BCK-05 reads the plan
+    drills = _toolkit("backup", "drill", "-i", str(lab_inventory), "servers")
+    assert drills.returncode == 0, drills.stdout[-4000:] + drills.stderr[-3000:]
+    plan = _toolkit("report", "continuity", "-i", str(lab_inventory))
+    assert plan.returncode == 0, plan.stdout[-3000:] + plan.stderr[-3000:]
     out = tmp_path_factory.mktemp("audit")
     _verdicts(lab_inventory, out)
     return out
@@ -317,17 +313,34 @@ def provisioned(provisioned_audit: Path) -> dict[str, str]:
     return {h["host"]: h["verdict"] for h in report["hosts"]}
 
 
-def test_the_provisioned_lab_finds_nothing_but_what_the_platforms_not_built_yet_lack(
+def test_the_provisioned_and_drilled_lab_audits_go_on_every_host(
     provisioned_audit: Path, provisioned: dict[str, str]
 ) -> None:
     found = _findings(provisioned_audit)
-    assert set(found) == set(NOT_BUILT_YET)
-    for host, expected in NOT_BUILT_YET.items():
-        if expected is None:
-            assert found[host], f"{host} is not built yet, yet the audit finds nothing there"
-        else:
-            assert found[host] == expected, host
-        assert provisioned[host] == ("go" if expected == frozenset() else "no-go"), host
+    assert sorted(found) == sorted(LAB_HOSTS)
+    assert {h: f for h, f in found.items() if f} == {}
+    assert provisioned == dict.fromkeys(LAB_HOSTS, "go")
+
+
+def test_every_server_was_backed_up_at_provisioning_and_its_restore_proven(
+    provisioned_audit: Path,
+) -> None:
+    """A9, A5: each server's first backup came with site.yml, and its drill restored it in a
+    scratch container: the directory's entries loaded into a slapd, the groupware's
+    database into a PostgreSQL, every file matching the archive's manifest."""
+    for host in BACKED_UP:
+        status = json.loads(_exec(host, "cat", "/var/lib/telework-backup/status.json"))
+        assert status["result"] == "ok" and status["backup_server"] == "backup", host
+        drill = json.loads(_exec(host, "cat", "/var/lib/telework-backup/last-drill.json"))
+        assert drill["result"] == "passed" and drill["files_verified"] > 0, host
+        assert drill["archive"] == status["archive"], host
+        assert drill["rto_seconds"] is not None, host
+        checks = {c["name"]: c["passed"] for c in drill["checks"]}
+        assert all(checks.values()), (host, checks)
+        if host == "directory":
+            assert "directory: LDAP entries loaded into a scratch slapd" in checks
+        if host == "collab":
+            assert any("PostgreSQL dump restored" in name for name in checks), checks
 
 
 def _inside_targets(inventory: Path) -> dict[str, tuple[str, int]]:
