@@ -75,3 +75,17 @@ def test_the_audit_bench_writes_an_inventory_of_spread_hosts(tmp_path: Path) -> 
     folder = bench.make_lab(tmp_path, 2)
     assert (folder / "hosts.yml").is_file()
     assert "lab_name: ttk-bench" in (folder / "group_vars" / "all" / "vars.yml").read_text()
+
+
+def test_the_backup_bench_generates_its_data_set_and_a_nights_changes(tmp_path: Path) -> None:
+    bench = load(BENCH / "backup.py")
+    files, size = bench.generate(tmp_path, 60 * 1024 * 1024)
+    assert size == 60 * 1024 * 1024 and files > 100
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    changed = bench.change_some(tmp_path, 0.05)
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert set(after) == set(before)
+    differ = [p for p in after if after[p] != before[p]]
+    assert len(differ) <= changed and len(differ) >= changed - 2
+    grown = tmp_path / "large" / "dump-01.bin"
+    assert len(after[grown]) == len(before[grown]) + 1024 * 1024
