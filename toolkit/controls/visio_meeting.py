@@ -1,0 +1,369 @@
+"""VC-06: two participants join a room and exchange media through the server (M6).
+
+From the auditor's machine, as two teleworkers would: two headless Chromium pages
+(toolkit.adapters.browser, fake camera and microphone) open the meeting site at the host's
+probe address under its server name, log in with two probe accounts of the directory
+(``directory_probe_accounts``: ``audit-probe`` publishes, ``audit-probe-2`` subscribes),
+and join one new room with a random PIN. The control passes when both joined, the
+subscriber decoded video frames of the publisher's feed, and the selected ICE candidate
+pair of the subscriber's (and the publisher's) peer connection has the videoconference
+server as its remote end: the probe address, or one of ``media_addresses`` (the address
+Janus announces behind a 1:1 NAT). It fails naming the step that failed: the site, the
+login, the join, the media or its path. Where the auditor's machine has no Chromium or no
+Playwright, it is ``skipped`` and says so.
+
+Before Chromium sees the site, its certificate is checked with the standard library
+against the inventory's CA for the server name (as every TLS probe of the audit); only
+that proven key is then accepted by the browser. Every wait is bounded by ``time_limit``
+seconds in all; the browser is always closed. Whatever the pages or the browser say is
+made printable before it reaches the report.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from toolkit.adapters import browser
+from toolkit.audit.context import Context
+from toolkit.audit.model import ControlError, Outcome, Params, as_list
+from toolkit.audit.registry import control
+from toolkit.controls import tls
+from toolkit.controls.mailflow import probe_password
+from toolkit.text import printable
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+log = logging.getLogger(__name__)
+
+#: Most characters kept of one string a page or the browser gives.
+MAX_TEXT = 300
+POLL_SECONDS = 0.5
+#: What the page's state (``window.visio``, files/telework_visio/static/meeting.js) and
+#: each peer connection's statistics show: joined, feeds, errors, decoded video frames and
+#: the selected candidate pair's two ends.
+STATS = """async () => {
+  const v = window.visio || {};
+  const out = {joined: !!v.joined, errors: (v.errors || []).map(String),
+               feeds: (v.feeds || []).map(String), pcs: {}};
+  for (const [key, pc] of Object.entries(v.pcs || {})) {
+    const stats = await pc.getStats();
+    const by = {};
+    stats.forEach((s) => { by[s.id] = s; });
+    let frames = 0, pair = null;
+    stats.forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video") frames += s.framesDecoded || 0;
+      if (s.type === "transport" && s.selectedCandidatePairId) pair = by[s.selectedCandidatePairId];
+    });
+    const cand = (id) => {
+      const c = by[id];
+      return c ? {type: String(c.candidateType || ""), address: String(c.address || c.ip || ""),
+                  port: Number(c.port || 0), protocol: String(c.protocol || "")} : null;
+    };
+    out.pcs[key] = {frames: frames, state: String(pc.iceConnectionState),
+                    local: pair ? cand(pair.localCandidateId) : null,
+                    remote: pair ? cand(pair.remoteCandidateId) : null};
+  }
+  return out;
+}"""
+
+
+@dataclass(frozen=True)
+class Account:
+    login: str
+    password: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    type: str
+    address: str
+    port: int
+    protocol: str
+
+    @classmethod
+    def of(cls, raw: Any) -> Candidate | None:
+        if not isinstance(raw, dict):
+            return None
+        port = raw.get("port")
+        return cls(
+            str(raw.get("type", "")),
+            str(raw.get("address", "")),
+            port if isinstance(port, int) else 0,
+            str(raw.get("protocol", "")),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.address}:{self.port}/{self.protocol} ({self.type})"
+
+
+@dataclass
+class Seen:
+    """What the two pages showed. ``failed`` is the step that failed (``site``, ``login``,
+    ``join``), for ``who``, with ``reason``; empty when both joined."""
+
+    room: str
+    publisher: str
+    subscriber: str
+    failed: str = ""
+    who: str = ""
+    reason: str = ""
+    joined: list[str] = field(default_factory=list)
+    feeds: list[str] = field(default_factory=list)
+    frames: int = 0
+    #: The selected pair's remote end of the subscriber's and the publisher's connection.
+    remote: Candidate | None = None
+    publisher_remote: Candidate | None = None
+    seconds: float = 0.0
+    page_errors: list[str] = field(default_factory=list)
+
+
+def _text(value: object) -> str:
+    """A string from a page or the browser, safe for the report: its first line, cut."""
+    lines = str(value).strip().splitlines() or [""]
+    first = lines[0]
+    cut = first[:MAX_TEXT] + ("..." if len(first) > MAX_TEXT or len(lines) > 1 else "")
+    return printable(cut)
+
+
+def _same(address: str, wanted: set[str]) -> bool:
+    try:
+        return str(ipaddress.ip_address(address)) in wanted
+    except ValueError:
+        return address in wanted
+
+
+def _normal(addresses: list[str]) -> set[str]:
+    out = set()
+    for a in addresses:
+        try:
+            out.add(str(ipaddress.ip_address(a)))
+        except ValueError:
+            out.add(a)
+    return out
+
+
+#: How a step that failed is told, for the participant ``who``.
+STEPS = {
+    "site": "the meeting site did not open for {who}",
+    "login": "login refused for {who}",
+    "join": "{who} could not join the room",
+}
+
+
+def judge(seen: Seen, server: list[str], limit: float) -> Outcome:
+    """The outcome of a meeting: pass only when both joined, the subscriber decoded the
+    publisher's video and both connections' remote end is the server."""
+    if seen.failed:
+        step = STEPS.get(seen.failed, f"{_text(seen.failed)} failed for {{who}}")
+        return Outcome.failed(f"{step.format(who=_text(seen.who))}: {_text(seen.reason)}")
+    pub, sub = _text(seen.publisher), _text(seen.subscriber)
+    errors = [_text(e) for e in seen.page_errors[:5]]
+    if seen.frames <= 0:
+        saw = ", ".join(_text(f) for f in seen.feeds[:5]) or "none"
+        return Outcome.failed(
+            f"no video frame of {pub} decoded by {sub} within {limit:g} s (feeds {sub} saw: {saw})",
+            *errors,
+        )
+    wanted = _normal(server)
+    shown = ", ".join(sorted(wanted))
+    problems = []
+    for name, end in ((sub, seen.remote), (pub, seen.publisher_remote)):
+        if end is None:
+            problems.append(f"{name}'s connection has no selected candidate pair")
+        elif not _same(end.address, wanted):
+            problems.append(
+                f"{name}'s media went to {_text(end)}, not through the server ({shown})"
+            )
+    if problems:
+        return Outcome.failed("; ".join(problems), *errors)
+    return Outcome.passed(
+        f"{pub} and {sub} joined room {_text(seen.room)}; {sub} decoded {seen.frames} frames "
+        f"of {pub}'s video from the server at {_text(seen.remote)} in {seen.seconds:.1f} s"
+    )
+
+
+# --- the two pages ---------------------------------------------------------------------
+
+
+class _Stop(Exception):  # noqa: N818 (a step that failed, not an error of the audit)
+    def __init__(self, step: str, who: str, reason: str) -> None:
+        super().__init__(reason)
+        self.step, self.who, self.reason = step, who, reason
+
+
+class _Clock:
+    def __init__(self, limit: float) -> None:
+        self.start = time.monotonic()
+        self.deadline = self.start + limit
+
+    def left(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def ms(self) -> float:
+        """Milliseconds left (at least 1: Playwright reads 0 as no limit)."""
+        return max(1.0, self.left() * 1000)
+
+
+@dataclass(frozen=True)
+class _Visit:
+    """Where the participants go: the site's page, the room and its PIN."""
+
+    url: str
+    room: str
+    pin: str
+    clock: _Clock
+    seen: Seen
+
+
+def _enter(chromium: Browser, visit: _Visit, who: Account) -> Page:
+    """One participant: the site, the login, the room; _Stop names the step that failed."""
+    from playwright.sync_api import Error  # noqa: PLC0415 (optional dependency)
+
+    url, room, pin, clock, seen = visit.url, visit.room, visit.pin, visit.clock, visit.seen
+
+    context = chromium.new_context(locale="fr-FR", permissions=["camera", "microphone"])
+    page = context.new_page()
+    page.on("pageerror", lambda e: seen.page_errors.append(f"{who.login}: {e}"))
+    step = "site"
+    try:
+        page.goto(url, timeout=clock.ms())
+        page.wait_for_selector("#login, #join", timeout=clock.ms())
+        step = "login"
+        if page.query_selector("#login"):
+            page.fill("#login input[name=username]", who.login, timeout=clock.ms())
+            page.fill("#login input[name=password]", who.password, timeout=clock.ms())
+            page.click("#login button", timeout=clock.ms())
+            page.wait_for_selector("#join, .error", timeout=clock.ms())
+            if not page.query_selector("#join"):
+                said = page.query_selector(".error")
+                raise _Stop(step, who.login, said.inner_text() if said else "no meeting page")
+        step = "join"
+        page.fill("#join input[name=room]", room, timeout=clock.ms())
+        page.fill("#join input[name=pin]", pin, timeout=clock.ms())
+        page.click("#join button", timeout=clock.ms())
+        page.wait_for_function(
+            "() => window.visio && (window.visio.joined || window.visio.errors.length > 0)",
+            timeout=clock.ms(),
+        )
+        state = page.evaluate("() => window.visio")
+    except Error as exc:
+        raise _Stop(step, who.login, str(exc)) from exc
+    if not (isinstance(state, dict) and state.get("joined")):
+        errors = state.get("errors") if isinstance(state, dict) else None
+        raise _Stop(step, who.login, "; ".join(map(str, errors or [])) or "not joined")
+    seen.joined.append(who.login)
+    return page
+
+
+def meet(site: browser.Site, port: int, accounts: tuple[Account, Account], limit: float) -> Seen:
+    """The first account publishes, the second joins after it and subscribes; the
+    subscriber's statistics are read until it decodes video or the time is up."""
+    from playwright.sync_api import Error  # noqa: PLC0415 (optional dependency)
+
+    publisher, subscriber = accounts
+    room = f"audit-vc06-{secrets.token_hex(4)}"
+    pin = f"{secrets.randbelow(10**8):08d}"
+    seen = Seen(room, publisher.login, subscriber.login)
+    clock = _Clock(limit)
+    url = f"https://{site.name}:{port}/"
+    with browser.chromium(site, timeout=clock.left()) as chromium:
+        try:
+            visit = _Visit(url, room, pin, clock, seen)
+            pages = [_enter(chromium, visit, a) for a in accounts]
+        except _Stop as stop:
+            seen.failed, seen.who, seen.reason = stop.step, stop.who, stop.reason
+            return seen
+        stats: dict[str, Any] = {}
+        try:
+            while True:
+                stats = pages[1].evaluate(STATS)
+                subs = [v for k, v in stats.get("pcs", {}).items() if k.startswith("sub-")]
+                if subs and subs[0].get("frames", 0) > 0 and subs[0].get("remote"):
+                    break
+                if clock.left() < POLL_SECONDS:
+                    break
+                time.sleep(POLL_SECONDS)
+            mine = pages[0].evaluate(STATS).get("pcs", {}).get("publisher", {})
+        except Error as exc:
+            seen.failed, seen.who, seen.reason = "media", subscriber.login, str(exc)
+            return seen
+        seen.seconds = time.monotonic() - clock.start
+        seen.feeds = [str(f) for f in stats.get("feeds", [])]
+        subs = [v for k, v in sorted(stats.get("pcs", {}).items()) if k.startswith("sub-")]
+        if subs:
+            seen.frames = int(subs[0].get("frames") or 0)
+            seen.remote = Candidate.of(subs[0].get("remote"))
+        seen.publisher_remote = Candidate.of(mine.get("remote"))
+        for page in pages:  # pagehide: the application logs each leave (M13)
+            try:
+                page.goto("about:blank", timeout=min(clock.ms(), 5000))
+            except Error:
+                log.debug("leaving %s", seen.room, exc_info=True)
+    return seen
+
+
+def _pin(ctx: Context, port: int) -> str:
+    """The key of the certificate the site presents, once it proved the server name with
+    the inventory's CA (CertificateRefusedError otherwise: nothing is sent to it)."""
+    name = tls.service_name(ctx)
+    try:
+        with tls.connect(
+            ctx.address, port, name, tls.verifying_context(ctx.ca_file), ctx.probe_timeout
+        ) as sock:
+            der = sock.getpeercert(binary_form=True)
+    except OSError as exc:
+        raise ControlError(f"TLS {ctx.address}:{port}: {exc}") from exc
+    if not der:
+        raise ControlError(f"TLS {ctx.address}:{port}: no certificate")
+    return browser.spki_pin(der)
+
+
+def _accounts(p: Params) -> tuple[Account, Account]:
+    out = []
+    for role in ("publisher", "subscriber"):
+        login, path = str(p.get(f"{role}_login") or ""), str(p.get(f"{role}_password_path") or "")
+        if not (login and path):
+            raise ControlError(
+                f"set {role}_login and {role}_password_path (audit_params) to a probe account "
+                "(role directory: directory_probe_accounts)"
+            )
+        out.append(Account(login, probe_password(login, path)))
+    if out[0].login == out[1].login:
+        raise ControlError("the publisher and the subscriber must be two accounts")
+    return out[0], out[1]
+
+
+@control("VC-06", needs_ssh=False)
+def participants_meet(ctx: Context, p: Params) -> Outcome:
+    """Two probe accounts meet in a room and the media flows through the server (M6)."""
+    executable = str(p["chromium"])
+    if why := browser.missing(executable):
+        return Outcome.skipped(f"{why}: VC-06 needs two headless browsers")
+    accounts = _accounts(p)
+    port, limit = int(p["port"]), float(p["time_limit"])
+    site = browser.Site(tls.service_name(ctx), ctx.address, _pin(ctx, port))
+    seen = meet(site, port, accounts, limit)
+    server = [ctx.address, *(str(a) for a in as_list(p["media_addresses"]) if a)]
+    outcome = judge(seen, server, limit)
+    ctx.note(
+        f"chromium https://{site.name}:{port}/ at {ctx.address} (two pages, room {seen.room})",
+        "\n".join(
+            [
+                f"joined: {', '.join(_text(j) for j in seen.joined) or 'nobody'}",
+                f"feeds seen by {_text(seen.subscriber)}: "
+                + (", ".join(_text(f) for f in seen.feeds) or "none"),
+                f"video frames decoded: {seen.frames}",
+                f"subscriber's selected pair, remote end: {_text(seen.remote or 'none')}",
+                f"publisher's selected pair, remote end: {_text(seen.publisher_remote or 'none')}",
+                f"seconds: {seen.seconds:.1f}",
+            ]
+            + ([f"failed at {_text(seen.failed)}: {_text(seen.reason)}"] if seen.failed else [])
+        ),
+    )
+    return outcome
