@@ -231,3 +231,18 @@ def test_the_pin_is_the_sha256_of_the_certificates_public_key() -> None:
     )
     der = cert.public_bytes(serialization.Encoding.DER)
     assert browser.spki_pin(der) == base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
+def test_a_step_that_did_not_complete_in_time_is_told_apart_from_a_refusal() -> None:
+    seen = met(failed="login", who="audit-probe-2", reason="Timeout 1ms exceeded.", timed_out=True)
+    assert judge(seen, SERVER, 3).summary == (
+        "the login of audit-probe-2 did not complete within 3 s: Timeout 1ms exceeded."
+    )
+
+
+def test_a_subscriber_who_never_saw_the_publisher_fails_saying_so() -> None:
+    outcome = judge(met(feeds=[], frames=0), SERVER, 60)
+    assert outcome.status is Status.FAIL
+    assert outcome.summary == (
+        "audit-probe-2 did not see audit-probe's feed in the room within 60 s (feeds: none)"
+    )

@@ -43,7 +43,9 @@ log = logging.getLogger(__name__)
 
 #: Most characters kept of one string a page or the browser gives.
 MAX_TEXT = 300
-POLL_SECONDS = 0.5
+POLL_MS = 500
+#: Milliseconds granted past the time limit to read the last statistics and to leave.
+GRACE_MS = 5000
 #: What the page's state (``window.visio``, files/telework_visio/static/meeting.js) and
 #: each peer connection's statistics show: joined, feeds, errors, decoded video frames and
 #: the selected candidate pair's two ends.
@@ -70,6 +72,19 @@ STATS = """async () => {
                     remote: pair ? cand(pair.remoteCandidateId) : null};
   }
   return out;
+}"""
+#: The statistics once the subscriber decoded video over a selected pair (false before):
+#: polled by Playwright, whose time limit holds even when the page does not answer.
+DECODED = f"""async () => {{
+  const s = await ({STATS})();
+  const sub = Object.entries(s.pcs).find(([k]) => k.startsWith("sub-"));
+  return sub && sub[1].frames > 0 && sub[1].remote ? s : false;
+}}"""
+#: The page's state once joined or refused (false before).
+JOINED = """() => {
+  const v = window.visio;
+  if (!v || !(v.joined || v.errors.length > 0)) return false;
+  return {joined: !!v.joined, errors: v.errors.map(String)};
 }"""
 
 
@@ -113,6 +128,8 @@ class Seen:
     failed: str = ""
     who: str = ""
     reason: str = ""
+    #: The step did not complete within the time limit (rather than being refused).
+    timed_out: bool = False
     joined: list[str] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)
     frames: int = 0
@@ -148,22 +165,39 @@ def _normal(addresses: list[str]) -> set[str]:
     return out
 
 
-#: How a step that failed is told, for the participant ``who``.
+#: How a step that failed is told, for the participant ``who``; and the step's name when
+#: it did not complete in time.
 STEPS = {
     "site": "the meeting site did not open for {who}",
     "login": "login refused for {who}",
     "join": "{who} could not join the room",
+}
+STEP_NAMES = {
+    "site": "opening the meeting site",
+    "login": "the login",
+    "join": "joining the room",
+    "media": "reading the media statistics",
 }
 
 
 def judge(seen: Seen, server: list[str], limit: float) -> Outcome:
     """The outcome of a meeting: pass only when both joined, the subscriber decoded the
     publisher's video and both connections' remote end is the server."""
+    who, why = _text(seen.who), _text(seen.reason)
+    if seen.failed and seen.timed_out:
+        step = STEP_NAMES.get(seen.failed, _text(seen.failed))
+        return Outcome.failed(f"{step} of {who} did not complete within {limit:g} s: {why}")
     if seen.failed:
         step = STEPS.get(seen.failed, f"{_text(seen.failed)} failed for {{who}}")
-        return Outcome.failed(f"{step.format(who=_text(seen.who))}: {_text(seen.reason)}")
+        return Outcome.failed(f"{step.format(who=who)}: {why}")
     pub, sub = _text(seen.publisher), _text(seen.subscriber)
     errors = [_text(e) for e in seen.page_errors[:5]]
+    if seen.publisher not in seen.feeds and seen.frames <= 0:
+        saw = ", ".join(_text(f) for f in seen.feeds[:5]) or "none"
+        return Outcome.failed(
+            f"{sub} did not see {pub}'s feed in the room within {limit:g} s (feeds: {saw})",
+            *errors,
+        )
     if seen.frames <= 0:
         saw = ", ".join(_text(f) for f in seen.feeds[:5]) or "none"
         return Outcome.failed(
@@ -192,9 +226,9 @@ def judge(seen: Seen, server: list[str], limit: float) -> Outcome:
 
 
 class _Stop(Exception):  # noqa: N818 (a step that failed, not an error of the audit)
-    def __init__(self, step: str, who: str, reason: str) -> None:
+    def __init__(self, step: str, who: str, reason: str, *, timed_out: bool = False) -> None:
         super().__init__(reason)
-        self.step, self.who, self.reason = step, who, reason
+        self.step, self.who, self.reason, self.timed_out = step, who, reason, timed_out
 
 
 class _Clock:
@@ -207,7 +241,7 @@ class _Clock:
 
     def ms(self) -> float:
         """Milliseconds left (at least 1: Playwright reads 0 as no limit)."""
-        return max(1.0, self.left() * 1000)
+        return float(max(1, round(self.left() * 1000)))
 
 
 @dataclass(frozen=True)
@@ -224,6 +258,7 @@ class _Visit:
 def _enter(chromium: Browser, visit: _Visit, who: Account) -> Page:
     """One participant: the site, the login, the room; _Stop names the step that failed."""
     from playwright.sync_api import Error  # noqa: PLC0415 (optional dependency)
+    from playwright.sync_api import TimeoutError as PageTimeout  # noqa: PLC0415
 
     url, room, pin, clock, seen = visit.url, visit.room, visit.pin, visit.clock, visit.seen
 
@@ -247,11 +282,9 @@ def _enter(chromium: Browser, visit: _Visit, who: Account) -> Page:
         page.fill("#join input[name=room]", room, timeout=clock.ms())
         page.fill("#join input[name=pin]", pin, timeout=clock.ms())
         page.click("#join button", timeout=clock.ms())
-        page.wait_for_function(
-            "() => window.visio && (window.visio.joined || window.visio.errors.length > 0)",
-            timeout=clock.ms(),
-        )
-        state = page.evaluate("() => window.visio")
+        state = page.wait_for_function(JOINED, timeout=clock.ms()).json_value()
+    except PageTimeout as exc:
+        raise _Stop(step, who.login, str(exc), timed_out=True) from exc
     except Error as exc:
         raise _Stop(step, who.login, str(exc)) from exc
     if not (isinstance(state, dict) and state.get("joined")):
@@ -261,10 +294,17 @@ def _enter(chromium: Browser, visit: _Visit, who: Account) -> Page:
     return page
 
 
+def _read(page: Page, function: str, timeout_ms: float) -> dict[str, Any]:
+    """What ``function`` returns in the page, within ``timeout_ms`` (PageTimeout else)."""
+    value = page.wait_for_function(function, polling=POLL_MS, timeout=timeout_ms).json_value()
+    return value if isinstance(value, dict) else {}
+
+
 def meet(site: browser.Site, port: int, accounts: tuple[Account, Account], limit: float) -> Seen:
     """The first account publishes, the second joins after it and subscribes; the
-    subscriber's statistics are read until it decodes video or the time is up."""
+    subscriber's statistics are polled until it decodes video or the time is up."""
     from playwright.sync_api import Error  # noqa: PLC0415 (optional dependency)
+    from playwright.sync_api import TimeoutError as PageTimeout  # noqa: PLC0415
 
     publisher, subscriber = accounts
     room = f"audit-vc06-{secrets.token_hex(4)}"
@@ -278,18 +318,14 @@ def meet(site: browser.Site, port: int, accounts: tuple[Account, Account], limit
             pages = [_enter(chromium, visit, a) for a in accounts]
         except _Stop as stop:
             seen.failed, seen.who, seen.reason = stop.step, stop.who, stop.reason
+            seen.timed_out = stop.timed_out
             return seen
-        stats: dict[str, Any] = {}
         try:
-            while True:
-                stats = pages[1].evaluate(STATS)
-                subs = [v for k, v in stats.get("pcs", {}).items() if k.startswith("sub-")]
-                if subs and subs[0].get("frames", 0) > 0 and subs[0].get("remote"):
-                    break
-                if clock.left() < POLL_SECONDS:
-                    break
-                time.sleep(POLL_SECONDS)
-            mine = pages[0].evaluate(STATS).get("pcs", {}).get("publisher", {})
+            try:
+                stats = _read(pages[1], DECODED, clock.ms())
+            except PageTimeout:  # no frame in time: what the subscriber saw, for the report
+                stats = _read(pages[1], STATS, GRACE_MS)
+            mine = _read(pages[0], STATS, GRACE_MS).get("pcs", {}).get("publisher", {})
         except Error as exc:
             seen.failed, seen.who, seen.reason = "media", subscriber.login, str(exc)
             return seen
@@ -302,7 +338,7 @@ def meet(site: browser.Site, port: int, accounts: tuple[Account, Account], limit
         seen.publisher_remote = Candidate.of(mine.get("remote"))
         for page in pages:  # pagehide: the application logs each leave (M13)
             try:
-                page.goto("about:blank", timeout=min(clock.ms(), 5000))
+                page.goto("about:blank", timeout=GRACE_MS)
             except Error:
                 log.debug("leaving %s", seen.room, exc_info=True)
     return seen
