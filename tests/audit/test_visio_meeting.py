@@ -145,7 +145,7 @@ def test_without_playwright_vc06_is_skipped_saying_why(
     assert "the Python package playwright is not installed" in outcome.summary
 
 
-def probes(tmp_path: Path, catalogue: Catalogue, **changes: str) -> dict[str, Any]:
+def probes(tmp_path: Path, catalogue: Catalogue, **changes: Any) -> dict[str, Any]:
     for name in ("audit-probe", "audit-probe-2"):
         (tmp_path / f"{name}.password").write_text(f"secret of {name}\n")
     given: dict[str, Any] = {
@@ -170,8 +170,8 @@ def test_the_control_meets_as_the_two_probes_and_notes_what_the_pages_showed(
 ) -> None:
     asked: dict[str, Any] = {}
 
-    def meet(site: browser.Site, port: int, accounts: Any, limit: float) -> Seen:
-        asked.update(site=site, port=port, accounts=accounts, limit=limit)
+    def meet(site: browser.Site, port: int, accounts: Any, limit: float, executable: str) -> Seen:
+        asked.update(site=site, port=port, accounts=accounts, limit=limit, chromium=executable)
         return met(remote=Candidate("host", "203.0.113.5", 20012, "udp"))
 
     monkeypatch.setattr(visio_meeting, "meet", meet)
@@ -180,7 +180,7 @@ def test_the_control_meets_as_the_two_probes_and_notes_what_the_pages_showed(
     outcome = visio_meeting.participants_meet(ctx, probes(tmp_path, catalogue))
     assert outcome.status is Status.PASS, outcome.summary
     assert asked["site"] == browser.Site("visio.example.ma", "192.0.2.10", "cGlu")
-    assert (asked["port"], asked["limit"]) == (443, 60.0)
+    assert (asked["port"], asked["limit"], asked["chromium"]) == (443, 60.0, "/usr/bin/chromium")
     assert [(a.login, a.password) for a in asked["accounts"]] == [
         ("audit-probe", "secret of audit-probe"),
         ("audit-probe-2", "secret of audit-probe-2"),
@@ -246,3 +246,14 @@ def test_a_subscriber_who_never_saw_the_publisher_fails_saying_so() -> None:
     assert outcome.summary == (
         "audit-probe-2 did not see audit-probe's feed in the room within 60 s (feeds: none)"
     )
+
+
+def test_a_chromium_that_does_not_start_is_an_error_of_the_audit_not_a_failure(
+    catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pytest.importorskip("playwright.sync_api")
+    monkeypatch.setattr(visio_meeting, "_pin", lambda ctx, port: "cGlu")
+    p = probes(tmp_path, catalogue, chromium="/bin/false", time_limit=10.0)
+    ctx = fake_context({}, server_name="visio.example.ma")
+    with pytest.raises(ControlError, match=r"^Chromium could not be driven: "):
+        visio_meeting.participants_meet(ctx, p)

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 #: Most characters kept of one string a page or the browser gives.
 MAX_TEXT = 300
+MAX_ERRORS = 10
 POLL_MS = 500
 #: Milliseconds granted past the time limit to read the last statistics and to leave.
 GRACE_MS = 5000
@@ -255,6 +256,12 @@ class _Visit:
     seen: Seen
 
 
+def _keep(errors: list[str], error: str) -> None:
+    """A page's script error, for the report: the first MAX_ERRORS only."""
+    if len(errors) < MAX_ERRORS:
+        errors.append(error[:MAX_TEXT])
+
+
 def _enter(chromium: Browser, visit: _Visit, who: Account) -> Page:
     """One participant: the site, the login, the room; _Stop names the step that failed."""
     from playwright.sync_api import Error  # noqa: PLC0415 (optional dependency)
@@ -264,7 +271,7 @@ def _enter(chromium: Browser, visit: _Visit, who: Account) -> Page:
 
     context = chromium.new_context(locale="fr-FR", permissions=["camera", "microphone"])
     page = context.new_page()
-    page.on("pageerror", lambda e: seen.page_errors.append(f"{who.login}: {e}"))
+    page.on("pageerror", lambda e: _keep(seen.page_errors, f"{who.login}: {e}"))
     step = "site"
     try:
         page.goto(url, timeout=clock.ms())
@@ -300,7 +307,13 @@ def _read(page: Page, function: str, timeout_ms: float) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def meet(site: browser.Site, port: int, accounts: tuple[Account, Account], limit: float) -> Seen:
+def meet(
+    site: browser.Site,
+    port: int,
+    accounts: tuple[Account, Account],
+    limit: float,
+    executable: str = browser.CHROMIUM,
+) -> Seen:
     """The first account publishes, the second joins after it and subscribes; the
     subscriber's statistics are polled until it decodes video or the time is up."""
     from playwright.sync_api import Error  # noqa: PLC0415 (optional dependency)
@@ -312,7 +325,7 @@ def meet(site: browser.Site, port: int, accounts: tuple[Account, Account], limit
     seen = Seen(room, publisher.login, subscriber.login)
     clock = _Clock(limit)
     url = f"https://{site.name}:{port}/"
-    with browser.chromium(site, timeout=clock.left()) as chromium:
+    with browser.chromium(site, timeout=clock.left(), executable=executable) as chromium:
         try:
             visit = _Visit(url, room, pin, clock, seen)
             pages = [_enter(chromium, visit, a) for a in accounts]
@@ -331,10 +344,11 @@ def meet(site: browser.Site, port: int, accounts: tuple[Account, Account], limit
             return seen
         seen.seconds = time.monotonic() - clock.start
         seen.feeds = [str(f) for f in stats.get("feeds", [])]
-        subs = [v for k, v in sorted(stats.get("pcs", {}).items()) if k.startswith("sub-")]
+        subs = [v for k, v in stats.get("pcs", {}).items() if k.startswith("sub-")]
         if subs:
-            seen.frames = int(subs[0].get("frames") or 0)
-            seen.remote = Candidate.of(subs[0].get("remote"))
+            best = max(subs, key=lambda v: int(v.get("frames") or 0))
+            seen.frames = int(best.get("frames") or 0)
+            seen.remote = Candidate.of(best.get("remote"))
         seen.publisher_remote = Candidate.of(mine.get("remote"))
         for page in pages:  # pagehide: the application logs each leave (M13)
             try:
@@ -384,7 +398,12 @@ def participants_meet(ctx: Context, p: Params) -> Outcome:
     accounts = _accounts(p)
     port, limit = int(p["port"]), float(p["time_limit"])
     site = browser.Site(tls.service_name(ctx), ctx.address, _pin(ctx, port))
-    seen = meet(site, port, accounts, limit)
+    from playwright.sync_api import Error  # noqa: PLC0415 (optional dependency)
+
+    try:
+        seen = meet(site, port, accounts, limit, executable)
+    except Error as exc:  # Chromium did not start, or died under the pages
+        raise ControlError(f"Chromium could not be driven: {_text(exc)}") from exc
     server = [ctx.address, *(str(a) for a in as_list(p["media_addresses"]) if a)]
     outcome = judge(seen, server, limit)
     ctx.note(
