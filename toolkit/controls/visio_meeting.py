@@ -74,13 +74,29 @@ STATS = """async () => {
   }
   return out;
 }"""
-#: The statistics once the subscriber decoded video over a selected pair (false before):
-#: polled by Playwright, whose time limit holds even when the page does not answer.
-DECODED = f"""async () => {{
-  const s = await ({STATS})();
-  const sub = Object.entries(s.pcs).find(([k]) => k.startsWith("sub-"));
-  return sub && sub[1].frames > 0 && sub[1].remote ? s : false;
+#: Starts reading STATS in the page every POLL_MS into ``window.__auditStats``: Playwright's
+#: polling (whose time limit holds even when a page does not answer) awaits no promise, so
+#: it reads what this keeps up to date.
+POLLER = f"""() => {{
+  if (!window.__auditPoll) {{
+    const tick = async () => {{
+      try {{ window.__auditStats = await ({STATS})(); }} catch (e) {{ /* next tick */ }}
+    }};
+    window.__auditPoll = setInterval(tick, {POLL_MS});
+    tick();
+  }}
+  return true;
 }}"""
+#: The latest statistics (false before the first).
+LATEST = "() => window.__auditStats || false"
+#: The latest statistics once the subscriber decoded video over a selected pair (false
+#: before).
+DECODED = """() => {
+  const s = window.__auditStats;
+  if (!s) return false;
+  const subs = Object.entries(s.pcs).filter(([k, v]) => k.startsWith("sub-") && v.frames > 0);
+  return subs.some(([k, v]) => v.remote) ? s : false;
+}"""
 #: The page's state once joined or refused (false before).
 JOINED = """() => {
   const v = window.visio;
@@ -334,11 +350,13 @@ def meet(
             seen.timed_out = stop.timed_out
             return seen
         try:
+            for page in pages:
+                page.wait_for_function(POLLER, timeout=GRACE_MS)
             try:
                 stats = _read(pages[1], DECODED, clock.ms())
             except PageTimeout:  # no frame in time: what the subscriber saw, for the report
-                stats = _read(pages[1], STATS, GRACE_MS)
-            mine = _read(pages[0], STATS, GRACE_MS).get("pcs", {}).get("publisher", {})
+                stats = _read(pages[1], LATEST, GRACE_MS)
+            mine = _read(pages[0], LATEST, GRACE_MS).get("pcs", {}).get("publisher", {})
         except Error as exc:
             seen.failed, seen.who, seen.reason = "media", subscriber.login, str(exc)
             return seen
