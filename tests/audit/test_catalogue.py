@@ -28,8 +28,7 @@ LOG_CONTROLS = {f"LOG-0{i}" for i in range(1, 5)}
 BYOD_CONTROLS = {f"BYOD-0{i}" for i in range(1, 9)}
 NET_CONTROLS = {f"NET-{i:02d}" for i in range(1, 11)}
 BCK_CONTROLS = {f"BCK-0{i}" for i in range(1, 6)}
-# VC-06 (two browsers) is proven by the videoconference role's Molecule scenario only.
-VC_CONTROLS = {f"VC-0{i}" for i in range(1, 6)}
+VC_CONTROLS = {f"VC-0{i}" for i in range(1, 7)}
 
 
 def test_the_catalogue_defines_lnx_web_mail_log_and_vpn_controls(

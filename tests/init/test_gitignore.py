@@ -73,7 +73,7 @@ def test_every_secret_file_the_toolkit_writes_is_ignored(tmp_path: Path) -> None
         lambda data: vault_encrypt(data, vault),
     )
     secret = [p for p in written if ".credentials" in p.parts]
-    assert len(secret) == 6  # the audit's sudo password, four bind passwords, the probe's
+    assert len(secret) == 7  # the audit's sudo password, four bind passwords, the two probes'
     # What the other writers make, at the paths they use (toolkit/secrets.py writes them).
     for relative in (
         KEYS_DIR / "ag0001-laptop.psk",

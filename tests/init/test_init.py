@@ -269,8 +269,8 @@ def test_an_existing_active_directory_gets_vaulted_bind_passwords_and_ad_filters
     assert "login: sAMAccountName" in identity
     assert uncommented(identity) == []
     binds = sorted(p.name for p in (target / ".credentials/identity").iterdir())
-    assert binds == ["audit-probe.password", "collaboration.password", "mail.password",
-                     "videoconference.password", "vpn.password"]  # fmt: skip
+    assert binds == ["audit-probe-2.password", "audit-probe.password", "collaboration.password",
+                     "mail.password", "videoconference.password", "vpn.password"]  # fmt: skip
     assert all(
         (target / ".credentials/identity" / b).read_bytes().startswith(VAULT_HEADER) for b in binds
     )
@@ -343,6 +343,28 @@ def test_the_audit_plans_every_server_of_it_before_touching_one(
     assert params["MAIL-10"]["password_path"] == str(
         target / ".credentials/directory/probes/audit-probe.password"
     )
+
+
+def test_a_videoconference_host_is_audited_with_two_probe_accounts_meeting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """VC-06 (M6): the publisher and the subscriber are the directory role's two probe
+    accounts, their passwords where the role writes them."""
+    vault = tmp_path / "vault-password"
+    vault.write_text("a vault password kept outside the repository\n")
+    target = tmp_path / "withvisio"
+    visio = ("videoconference_servers", "visio", "10.60.2.15", 2205)
+    toolkit(*init_args(target, vault, hosts=[*LAB_HOSTS, visio]))
+    monkeypatch.setenv(VAULT_PASSWORD_ENV, str(vault))
+    plans = {p.name: p for p in prepare(Options(inventory=target)).plans}
+    params = {c.control.id: c.params for c in plans["visio"].controls}["VC-06"]
+    probes = target / ".credentials/directory/probes"
+    assert (params["publisher_login"], params["subscriber_login"]) == (
+        "audit-probe",
+        "audit-probe-2",
+    )
+    assert params["publisher_password_path"] == str(probes / "audit-probe.password")
+    assert params["subscriber_password_path"] == str(probes / "audit-probe-2.password")
 
 
 def test_without_a_password_file_the_vault_password_is_asked_twice_and_kept_nowhere(

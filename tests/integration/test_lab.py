@@ -322,6 +322,22 @@ def test_the_provisioned_and_drilled_lab_audits_go_on_every_host(
     assert provisioned == dict.fromkeys(LAB_HOSTS, "go")
 
 
+def test_two_probe_accounts_met_on_visio_and_their_media_went_through_it(
+    provisioned_audit: Path,
+) -> None:
+    """VC-06 (M6) ran for real (./run's Debian packages include chromium): the directory's
+    two probe accounts joined one room in headless Chromium, the second decoded the
+    first's video from visio's address, and the application logged both joins (M13)."""
+    report = json.loads((provisioned_audit / "report.json").read_text())
+    visio = next(h for h in report["hosts"] if h["host"] == "visio")
+    vc06 = next(r for r in visio["results"] if r["control"] == "VC-06")
+    assert vc06["status"] == "pass", vc06["summary"]
+    assert "audit-probe-2 decoded" in vc06["summary"]
+    joins = _exec("visio", "journalctl", "-t", "telework-visio", "-o", "cat", "--no-pager")
+    for probe in ("audit-probe", "audit-probe-2"):
+        assert re.search(rf"^join user={probe} room=audit-vc06-[0-9a-f]{{8}} ", joins, re.M)
+
+
 def test_every_server_was_backed_up_at_provisioning_and_its_restore_proven(
     provisioned_audit: Path,
 ) -> None:

@@ -406,3 +406,25 @@ def test_an_unreachable_server_is_an_ldap_error_not_a_traceback(slapd: Slapd) ->
     result = slapd.sync([], server_uri=f"ldap://127.0.0.1:{free_port()}/", timeout=3)
     assert result["failed"] is True
     assert result["msg"].startswith("LDAP error: ")
+
+
+def test_a_probe_account_a_run_did_not_know_is_unlocked_by_the_next_that_declares_it(
+    runs: Runs, slapd: Slapd
+) -> None:
+    """A run with an older list of probe accounts locks a newer probe as absent from the
+    roster; the next run that declares it unlocks it: the audit logs in with it again."""
+    forgot = slapd.sync(ROSTER_AFTER, probe_accounts=[], probe_passwords={})
+    assert forgot["disabled"] == ["audit-probe"]
+    entry = f"uid=audit-probe,{PEOPLE}"
+    locked = slapd.search(entry, "pwdAccountLockedTime", "memberOf", scope="base")
+    assert "pwdAccountLockedTime: 000001010000Z" in locked and "memberOf" not in locked
+    back = slapd.sync(ROSTER_AFTER)
+    assert back["probes"] == ["audit-probe"]
+    assert (
+        "~ probe audit-probe: unlocked (a probe account is never disabled)"
+        in (back["diff"]["after"])
+    )
+    assert "pwdAccountLockedTime" not in slapd.search(entry, "+", scope="base")
+    assert slapd.bind("audit-probe", LONG).returncode == 0
+    assert "audit-probe" in slapd.members("teleworkers")
+    assert slapd.sync(ROSTER_AFTER)["changed"] is False

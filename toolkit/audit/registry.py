@@ -32,6 +32,7 @@ CONTROL_MODULES = (
     "toolkit.controls.web",
     "toolkit.controls.web_groupware",
     "toolkit.controls.visio",
+    "toolkit.controls.visio_meeting",
     "toolkit.controls.logging",
     "toolkit.controls.logs",
     "toolkit.controls.database",

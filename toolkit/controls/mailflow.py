@@ -71,13 +71,19 @@ def probe_account(p: Params) -> Probe:
             "set the parameters login, address and password_path (audit_params) to a probe "
             "mailbox (role directory: directory_probe_accounts)"
         )
+    return Probe(login, address, probe_password(login, path))
+
+
+def probe_password(login: str, path: str) -> str:
+    """The password of the probe account ``login``, read from ``path`` (MAIL-10, MAIL-11,
+    VC-06); ControlError when it cannot be read or is empty."""
     try:  # the file may be vault-encrypted (toolkit/secrets.py)
         password = read_secret(Path(path)).decode("utf-8").strip()
     except (OSError, UnicodeDecodeError, ToolkitError) as exc:
         raise ControlError(f"password of the probe account {login}: {exc}") from exc
     if not password:
         raise ControlError(f"password of the probe account {login}: {path} is empty")
-    return Probe(login, address, password)
+    return password
 
 
 def test_message(sender: str, recipient: str, subject: str, token: str) -> EmailMessage:

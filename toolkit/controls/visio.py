@@ -4,8 +4,8 @@ Janus' configuration is read with ``sed`` on the host, which prints the file nam
 section headers and the settings judged, with every secret's value replaced by ``(set)``
 (admin key, token secret, API and admin secrets never leave the host). coturn's is read
 the same way, without ``static-auth-secret`` and ``user`` lines. VC-06 (two participants
-exchange media) needs two browsers and a probe account: it is proven by the role's
-Molecule scenario, not yet by the audit.
+exchange media) is probed from the auditor's machine with two browsers:
+toolkit.controls.visio_meeting.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from toolkit.errors import ToolkitError
 from toolkit.exitcodes import ExitCode
-from toolkit.init.platforms import PROBE
+from toolkit.init.platforms import PROBE, PROBE_2
 from toolkit.init.render import environment_files
 from toolkit.init.settings import Directory, Settings
 from toolkit.init.varsfile import BECOME_SECRET, IDENTITY_SERVICES
@@ -61,7 +61,7 @@ def create_environment(
             written.append(target / relative)
         secret_files = {"become.password": values[BECOME_SECRET]}
         if settings.directory is Directory.EXISTING:
-            accounts = (*IDENTITY_SERVICES, PROBE)
+            accounts = (*IDENTITY_SERVICES, PROBE, PROBE_2)
             secret_files |= {f"identity/{a}.password": new_password() for a in accounts}
         for relative, value in secret_files.items():
             path = credentials_dir(tmp) / relative

@@ -42,13 +42,27 @@ def _certificates(s: Settings, f: VarsFile, role: str) -> None:
 
 
 #: The audit's probe mailbox (role directory's directory_probe_accounts; with an existing
-#: directory, an account the directory team creates with the password toolkit init made).
+#: directory, an account the directory team creates with the password toolkit init made),
+#: and the second participant of VC-06's meeting.
 PROBE = "audit-probe"
+PROBE_2 = "audit-probe-2"
 
 
-def probe_password_path(s: Settings) -> str:
+def probe_password_path(s: Settings, name: str = PROBE) -> str:
     folder = "directory/probes" if s.directory is Directory.PROJECT else "identity"
-    return f".credentials/{folder}/{PROBE}.password"
+    return f".credentials/{folder}/{name}.password"
+
+
+def visio_audit_params(s: Settings) -> dict[str, Any]:
+    """VC-06: the two probe accounts that meet on the meeting site."""
+    return {
+        "VC-06": {
+            "publisher_login": PROBE,
+            "publisher_password_path": probe_password_path(s),
+            "subscriber_login": PROBE_2,
+            "subscriber_password_path": probe_password_path(s, PROBE_2),
+        }
+    }
 
 
 def mail_audit_params(s: Settings) -> dict[str, Any]:
@@ -64,6 +78,21 @@ def mail_audit_params(s: Settings) -> dict[str, Any]:
         "MAIL-10": probe,
         "MAIL-11": {**probe, **records},
     }
+
+
+def _visio_file(s: Settings) -> str:
+    v = VarsFile(
+        (f"The videoconference host of {s.env} (roles/videoconference).",),
+        role="videoconference",
+    )
+    v.set(
+        "audit_params",
+        visio_audit_params(s),
+        "What `toolkit audit` checks of the meetings (VC-06): two of the audit's probe",
+        "accounts meet in headless browsers on the auditor's machine; their passwords are",
+        "kept under .credentials/ (relative to this inventory folder).",
+    )
+    return v.text(with_defaults=True)
 
 
 def group_files(s: Settings) -> dict[str, str]:
@@ -142,6 +171,9 @@ def group_files(s: Settings) -> dict[str, str]:
             "password is kept under .credentials/ (relative to this inventory folder).",
         )
         files["mail_servers/mail_server.yml"] = m.text(with_defaults=True)
+
+    if s.members("videoconference_servers"):
+        files["videoconference_servers/videoconference.yml"] = _visio_file(s)
 
     if s.members("collaboration_servers"):
         g = VarsFile((f"The groupware of {s.env} (roles/collaboration).",), role="collaboration")

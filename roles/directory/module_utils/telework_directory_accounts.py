@@ -5,7 +5,13 @@ Imported as ansible.module_utils.telework_directory_accounts."""
 
 from __future__ import annotations
 
-from ansible.module_utils.telework_directory_ldap import Directory, _b, _norm, ldap
+from ansible.module_utils.telework_directory_ldap import (
+    LOCKED_FOR_GOOD,
+    Directory,
+    _b,
+    _norm,
+    ldap,
+)
 
 MIN_PASSWORD_LENGTH = 32
 
@@ -58,7 +64,8 @@ class Accounts(Directory):
 
     def sync_probes(self) -> None:
         existing = self._search(
-            self.people, ["uid", "cn", "sn", "mail", "description", "pwdPolicySubentry"]
+            self.people,
+            ["uid", "cn", "sn", "mail", "description", "pwdPolicySubentry", "pwdAccountLockedTime"],
         )
         policy = f"cn=services,{self.policies}"
         for account in self.params["probe_accounts"]:
@@ -84,6 +91,17 @@ class Accounts(Directory):
                 self.result["probes"].append(name)
                 self.diff.append(f"+ probe {name} <{account['mail']}>")
                 continue
+            if LOCKED_FOR_GOOD in current.get("pwdaccountlockedtime", []):
+                # disabled as absent from the roster by a run that did not know the probe
+                # (an older list of probe accounts): a declared probe is never disabled
+                self._write(
+                    "unlock",
+                    current["dn"][0],
+                    self.conn.modify_s,
+                    [(ldap.MOD_DELETE, "pwdAccountLockedTime", None)],
+                )
+                self.result["probes"].append(name)
+                self.diff.append(f"~ probe {name}: unlocked (a probe account is never disabled)")
             changes = [
                 (ldap.MOD_REPLACE, names.get(attr, attr), _b(values))
                 for attr, values in wanted.items()
@@ -94,4 +112,5 @@ class Accounts(Directory):
                 self.diff.append(f"~ probe {name}: password reset")
             if changes:
                 self._write("modify", current["dn"][0], self.conn.modify_s, changes)
-                self.result["probes"].append(name)
+                if name not in self.result["probes"]:
+                    self.result["probes"].append(name)
