@@ -13,15 +13,18 @@ VideoRoom, join the room as a publisher (the join is counted when Janus' "joined
 comes back on the session's long poll), destroy the session. The anchor of the same run:
 GETs of janus.js through the same nginx and TLS. Prints joins per second, p50 and p95,
 and the ratio to the anchor, with the settings used. It does not measure how many
-publishers and subscribers one room carries before frames drop (that needs browsers).
+publishers and subscribers one room carries before frames drop: ``--room-capacity``
+does, with headless browsers (bench/visio_room.py, whose options it takes).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import socket
 import statistics
+import sys
 import threading
 import time
 import uuid
@@ -135,7 +138,24 @@ def hammer(
     return series, time.monotonic() - began
 
 
+def room_capacity(argv: list[str]) -> None:
+    """``--room-capacity``: bench/visio_room.py's measurement, loaded by path (bench/ is
+    no package)."""
+    spec = importlib.util.spec_from_file_location(
+        "visio_room", Path(__file__).with_name("visio_room.py")
+    )
+    if spec is None or spec.loader is None:
+        raise SystemExit("bench/visio_room.py not found")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    module.main(argv)
+
+
 def main() -> None:
+    if "--room-capacity" in sys.argv[1:]:
+        room_capacity([x for x in sys.argv[1:] if x != "--room-capacity"])
+        return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--url", required=True)
     ap.add_argument("--address", default="127.0.0.1")

@@ -89,3 +89,14 @@ def test_the_backup_bench_generates_its_data_set_and_a_nights_changes(tmp_path: 
     assert len(differ) <= changed and len(differ) >= changed - 2
     grown = tmp_path / "large" / "dump-01.bin"
     assert len(after[grown]) == len(before[grown]) + 1024 * 1024
+
+
+def test_the_room_capacity_bench_reads_the_roles_publishers_limit_and_prints_its_rows(
+    tmp_path: Path,
+) -> None:
+    bench = load(BENCH / "visio_room.py")
+    assert bench.room_publishers(tmp_path, REPO / "roles" / "videoconference") == 12
+    assert bench.busy_percent((100, 1000), (150, 1100)) == 50.0
+    row = bench.Row(3, fps=[20.0, 9.0], sent=[19.5], dropped=4, lost=2, freezes=1, cpu=97.0)
+    assert row.line().startswith("|  3 |   6 |   14.5 |    9.0 |  19.5 |      4 |     2 |")
+    assert row.line().count("|") == bench.HEADER.splitlines()[0].count("|")
