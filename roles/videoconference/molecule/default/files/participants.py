@@ -29,6 +29,7 @@ from typing import Any
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 TIMEOUT = 20
@@ -345,6 +346,23 @@ def recording(page_a: Any, page_b: Any, probe: list[str], shots: str) -> dict[st
     return seen
 
 
+def log_in(page: Any, url: str, who: str, password: str, seen: dict[str, Any]) -> None:
+    """Log in on the page; a login Chromium once cancelled (nginx logs 499) is tried again,
+    and the retry is kept in the observations."""
+    for attempt in range(2):
+        page.fill("input[name=username]", who)
+        page.fill("input[name=password]", password)
+        page.click("#login button")
+        try:
+            page.wait_for_selector("#join", timeout=15_000)
+            return
+        except PlaywrightTimeout:
+            seen.setdefault("login_retries", []).append(who)
+            if attempt:
+                raise
+            page.goto(url)
+
+
 def meeting(a: argparse.Namespace, pw: dict[str, str], mode: str) -> dict[str, Any]:
     """A publishes, B subscribes (and publishes): B must decode A's video."""
     pin = spki_hash(a.host, a.port, a.ca)
@@ -378,10 +396,7 @@ def meeting(a: argparse.Namespace, pw: dict[str, str], mode: str) -> dict[str, A
                 page.on("pageerror", lambda e, who=who: seen["page_errors"].append(f"{who}: {e}"))
                 page.goto(f"https://{a.host}:{a.port}/{query}")
                 seen[f"login_dir_{who}"] = page.get_attribute("html", "dir")
-                page.fill("input[name=username]", who)
-                page.fill("input[name=password]", pw[who])
-                page.click("#login button")
-                page.wait_for_selector("#join")
+                log_in(page, f"https://{a.host}:{a.port}/", who, pw[who], seen)
                 if query:  # the login's redirect lands on "/": ask for the relay again
                     page.goto(f"https://{a.host}:{a.port}/{query}")
                 page.fill("input[name=room]", room)
