@@ -1,8 +1,9 @@
 """telework-visio, the meeting application the videoconference role installs beside Janus:
 only a teleworker the directory accepts gets a room, a signed expiring Janus token and TURN
 credentials (M6, VC-01, VC-02); pages in French or Arabic (right to left) from the
-browser's language; recording refused (A14, VC-05); joins and leaves logged as who, room,
-time (M13, A3)."""
+browser's language; recording off unless the administration allows it, and then only with
+every participant's prior consent (A14, VC-05; the rules in visio_consent.py have their own
+tests in test_visio_consent.py); joins and leaves logged as who, room, time (M13, A3)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ NOW = 1_800_000_000.0
 
 
 def load_script() -> ModuleType:
+    if str(SCRIPT.parent) not in sys.path:  # it imports visio_consent from beside it
+        sys.path.insert(0, str(SCRIPT.parent))
     loader = SourceFileLoader("telework_visio", str(SCRIPT))
     spec = spec_from_loader("telework_visio", loader)
     assert spec is not None
@@ -112,14 +115,27 @@ class FakeDirectory:
 
 
 class FakeJanus:
+    """Janus' rooms as the application sees them: who is in each, which ones record."""
+
     def __init__(self) -> None:
         self.rooms: dict[str, str] = {}
+        self.present: dict[str, list[str]] = {}
+        self.recording: set[str] = set()
 
     def ensure_room(self, room: str, pin: str, publishers: int) -> bool:
         if room in self.rooms:
             return False
         self.rooms[room] = pin
         return True
+
+    def participants(self, room: str) -> list[str]:
+        return list(self.present.get(room, []))
+
+    def set_recording(self, room: str, on: bool) -> None:
+        (self.recording.add if on else self.recording.discard)(room)
+
+    def recording_rooms(self) -> list[str]:
+        return sorted(self.recording)
 
 
 @pytest.fixture
@@ -230,12 +246,21 @@ def test_bad_room_names_pins_and_bodies_are_refused(server: tuple[int, Any], bod
     assert app.janus.rooms == {} and app.events == []
 
 
-def test_recording_is_refused_and_oversized_bodies_are_not_read(server: tuple[int, Any]) -> None:
-    port, _ = server
+def test_recording_switched_off_refuses_consent_and_recording_and_oversized_bodies(
+    server: tuple[int, Any],
+) -> None:
+    port, app = server
     cookie = visio.session_cookie("cookie-key", "ag0001", NOW, 60)
     jar = {"Cookie": f"visio_session={cookie}", "Content-Type": "application/json"}
-    status, _, body = request(port, "POST", "/api/recording", b'{"room": "budget"}', jar)
-    assert status == 403 and b"consent" in body
+    for path, body in (
+        ("/api/recording", b'{"room": "budget", "record": true}'),
+        ("/api/consent", b'{"room": "budget", "consent": true}'),
+    ):
+        status, _, answer = request(port, "POST", path, body, jar)
+        assert status == 403 and json.loads(answer)["code"] == "recording_off"
+    assert app.janus.recording == set() and app.events == []
+    page = request(port, "GET", "/", headers={"Cookie": jar["Cookie"]})[2].decode()
+    assert 'id="consent"' not in page and "désactivé par l'administration" in page
     status, _, _ = request(port, "POST", "/api/join", b"x" * 5000, jar)
     assert status == 413
 

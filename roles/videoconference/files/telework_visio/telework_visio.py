@@ -5,10 +5,11 @@ contract); only then does the application open or find a VideoRoom room (created
 plugin's admin key, which browsers never see), and hand out a signed, expiring Janus
 token (token_auth with token_auth_secret: HMAC-SHA1 over "expiry,janus,plugin") and
 coturn REST credentials (username "expiry:uid", password base64(HMAC-SHA1(secret,
-username))). Pages in French, or Arabic right to left, from Accept-Language. Recording is
-refused: the consent of every participant is not collected by this version (A14). Joins
-and leaves go to the journal/syslog as one line each: who, room, time (M13), nothing more
-(A3).
+username))). Pages in French, or Arabic right to left, from Accept-Language. Recording
+(off unless the administration switches it on) only with every participant's prior
+consent (A14): the rules are in visio_consent.py beside this file. Joins, leaves,
+consents and recording starts and stops go to the journal/syslog as one line each: who,
+room, time (M13), nothing more (A3).
 
 Runs on Debian's Python 3 with python3-ldap, standard library otherwise."""
 
@@ -23,6 +24,7 @@ import logging
 import re
 import secrets
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -35,15 +37,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
 
+from visio_consent import LOGIN_RE, ROOM_RE, Consents, name_field, printable
+
 log = logging.getLogger("telework-visio")
 
 PLUGIN = "janus.plugin.videoroom"
-ROOM_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 PIN_RE = re.compile(r"^[0-9]{4,12}$")
-LOGIN_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 COOKIE = "visio_session"
 MAX_BODY = 4096
 JANUS_TIMEOUT = 10.0
+#: Seconds between two looks of the guard at the rooms that record (A14).
+GUARD_SECONDS = 2.0
 
 
 # --- signatures ---------------------------------------------------------------------
@@ -97,7 +101,22 @@ TEXT: dict[str, dict[str, str]] = {
         "leave": "Quitter",
         "logout": "Se déconnecter",
         "hello": "Connecté(e) :",
-        "recording": "Enregistrement désactivé (consentement de chaque participant requis).",
+        "recording": "Enregistrement désactivé par l'administration.",
+        "recording_rule": "Une réunion n'est enregistrée qu'avec le consentement préalable de "
+        "chaque participant présent.",
+        "consent": "Je consens à l'enregistrement de cette réunion",
+        "withdraw": "Je retire mon consentement",
+        "start": "Démarrer l'enregistrement",
+        "stop": "Arrêter l'enregistrement",
+        "on_air": "● Enregistrement en cours",
+        "consented": "Vous avez consenti à l'enregistrement de cette réunion.",
+        "consent_missing": "Enregistrement refusé : tous les participants n'ont pas donné "
+        "leur consentement. En attente de :",
+        "consent_required": "Cette réunion est en cours d'enregistrement : donnez d'abord "
+        "votre consentement pour la rejoindre.",
+        "recording_off": "L'enregistrement est désactivé par l'administration.",
+        "not_participant": "Rejoignez d'abord la réunion.",
+        "janus": "Le serveur de réunion n'a pas répondu.",
         "others": "Participants",
         "me": "vous",
     },
@@ -114,7 +133,19 @@ TEXT: dict[str, dict[str, str]] = {
         "leave": "مغادرة",
         "logout": "تسجيل الخروج",
         "hello": "متصل:",
-        "recording": "التسجيل معطل (تلزم موافقة كل مشارك).",
+        "recording": "التسجيل معطل من طرف الإدارة.",
+        "recording_rule": "لا يُسجَّل الاجتماع إلا بموافقة مسبقة من كل مشارك حاضر.",
+        "consent": "أوافق على تسجيل هذا الاجتماع",
+        "withdraw": "أسحب موافقتي",
+        "start": "بدء التسجيل",
+        "stop": "إيقاف التسجيل",
+        "on_air": "● التسجيل جارٍ",
+        "consented": "لقد وافقت على تسجيل هذا الاجتماع.",
+        "consent_missing": "رُفض التسجيل: لم يوافق جميع المشاركين بعد. في انتظار:",
+        "consent_required": "هذا الاجتماع قيد التسجيل: وافق أولاً على التسجيل لتنضم إليه.",
+        "recording_off": "التسجيل معطل من طرف الإدارة.",
+        "not_participant": "انضم إلى الاجتماع أولاً.",
+        "janus": "لم يستجب خادم الاجتماعات.",
         "others": "المشاركون",
         "me": "أنت",
     },
@@ -164,9 +195,33 @@ def login_page(lang: str, failed: bool = False) -> bytes:
     )
 
 
-def meeting_page(lang: str, uid: str) -> bytes:
+#: Texts the page's script shows (the API's refusal codes among them).
+SCRIPT_TEXT = (
+    "leave", "others", "me", "consent", "withdraw", "consented", "consent_missing",
+    "consent_required", "recording_off", "not_participant", "janus",
+)  # fmt: skip
+
+
+def recording_controls(lang: str, enabled: bool) -> str:
+    """The consent button, start and stop, the indicator and the refusal line (A14)."""
     t = TEXT[lang]
-    labels = json.dumps({k: t[k] for k in ("leave", "others", "me")}, ensure_ascii=False)
+    if not enabled:
+        return f'<p class="note">{html.escape(t["recording"])}</p>'
+    esc = {k: html.escape(t[k]) for k in ("recording_rule", "consent", "start", "stop", "on_air")}
+    return (
+        f'<section id="recording" data-enabled="1"><p class="note">{esc["recording_rule"]}</p>'
+        f'<p id="rec-indicator" class="on-air" role="status" hidden>{esc["on_air"]}</p>'
+        f'<button type="button" id="consent" aria-pressed="false">{esc["consent"]}</button> '
+        f'<button type="button" id="record-start" hidden>{esc["start"]}</button> '
+        f'<button type="button" id="record-stop" hidden>{esc["stop"]}</button>'
+        f'<p id="consent-state" class="note"></p>'
+        f'<p id="rec-error" class="error" role="alert" hidden></p></section>'
+    )
+
+
+def meeting_page(lang: str, uid: str, recording: bool = False) -> bytes:
+    t = TEXT[lang]
+    labels = json.dumps({k: t[k] for k in SCRIPT_TEXT}, ensure_ascii=False).replace("<", "\\u003c")
     return page(
         lang,
         f'<div class="who">{html.escape(t["hello"])} <b id="me">{html.escape(uid)}</b> '
@@ -176,7 +231,7 @@ def meeting_page(lang: str, uid: str) -> bytes:
         f'pattern="[a-z0-9][a-z0-9-]{{0,39}}"></label><label>{html.escape(t["pin"])} '
         f'<input name="pin" inputmode="numeric" pattern="[0-9]{{4,12}}"></label>'
         f'<button type="submit">{html.escape(t["join"])}</button></form>'
-        f'<p class="note">{html.escape(t["recording"])}</p>'
+        f"{recording_controls(lang, recording)}"
         f'<div id="status" role="status"></div><div id="videos"></div>'
         f"<script>window.VISIO_TEXT = {labels};</script>"
         f'<script src="/js/adapter.min.js"></script><script src="/js/janus.js"></script>'
@@ -250,6 +305,21 @@ class Janus(Protocol):
     def ensure_room(self, room: str, pin: str, publishers: int) -> bool:
         """Create the room unless it exists; True when it was created."""
 
+    def participants(self, room: str) -> list[str]:
+        """The display names of the room's participants."""
+
+    def set_recording(self, room: str, on: bool) -> None:
+        """Start or stop the recording of every participant of the room."""
+
+    def recording_rooms(self) -> list[str]:
+        """The rooms Janus records now."""
+
+
+def room_secret(admin_key: str, room: str) -> str:
+    """The room's VideoRoom secret (needed to start and stop its recording), derived from
+    the admin key: the same after a restart of the application, never handed out."""
+    return hmac.new(admin_key.encode(), f"room-secret:{room}".encode(), hashlib.sha256).hexdigest()
+
 
 @dataclass
 class JanusHttp:
@@ -257,6 +327,8 @@ class JanusHttp:
     token_secret: str
     admin_key: str
     post: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
+    #: Janus' recording folder when the administration allows recording, else empty.
+    rec_dir: str = ""
 
     def _post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
         if self.post is not None:
@@ -283,12 +355,18 @@ class JanusHttp:
             raise RuntimeError(f"VideoRoom refused {request['request']}: {data.get('error')}")
         return data
 
-    def ensure_room(self, room: str, pin: str, publishers: int) -> bool:
+    def _with_handle(self, work: Callable[[str], Any]) -> Any:
+        """``work(handle URL)`` in a Janus session of its own, destroyed afterwards."""
         session = self._call(self.url, {"janus": "create"})["data"]["id"]
         base = f"{self.url}/{session}"
         try:
             handle = self._call(base, {"janus": "attach", "plugin": PLUGIN})["data"]["id"]
-            url = f"{base}/{handle}"
+            return work(f"{base}/{handle}")
+        finally:
+            self._call(base, {"janus": "destroy"})
+
+    def ensure_room(self, room: str, pin: str, publishers: int) -> bool:
+        def work(url: str) -> bool:
             if self._plugin(url, {"request": "exists", "room": room}).get("exists"):
                 return False
             create: dict[str, Any] = {
@@ -299,17 +377,40 @@ class JanusHttp:
                 "is_private": True,
                 "permanent": False,
                 "publishers": publishers,
-                "secret": secrets.token_urlsafe(24),
+                "secret": room_secret(self.admin_key, room),
+                # nobody records on joining; only the application, with the room's
+                # secret, starts it once everyone consented (A14)
                 "record": False,
                 "lock_record": True,
                 "notify_joining": True,
             }
+            if self.rec_dir:
+                create["rec_dir"] = self.rec_dir
             if pin:
                 create["pin"] = pin
             self._plugin(url, create)
             return True
-        finally:
-            self._call(base, {"janus": "destroy"})
+
+        return bool(self._with_handle(work))
+
+    def participants(self, room: str) -> list[str]:
+        request = {"request": "listparticipants", "room": room}
+        data = self._with_handle(lambda url: self._plugin(url, request))
+        return [str(p.get("display", "")) for p in data.get("participants", [])]
+
+    def set_recording(self, room: str, on: bool) -> None:
+        request = {
+            "request": "enable_recording",
+            "room": room,
+            "secret": room_secret(self.admin_key, room),
+            "record": on,
+        }
+        self._with_handle(lambda url: self._plugin(url, request))
+
+    def recording_rooms(self) -> list[str]:
+        request = {"request": "list", "admin_key": self.admin_key}
+        data = self._with_handle(lambda url: self._plugin(url, request))
+        return [str(r["room"]) for r in data.get("list", []) if r.get("record")]
 
 
 # --- the application ----------------------------------------------------------------
@@ -327,6 +428,8 @@ class Settings:
     publishers: int = 6
     janus_ws_path: str = "/janus-ws"
     janus_http_path: str = "/janus"
+    #: Recording allowed by the administration (videoconference_recording), A14.
+    recording: bool = False
 
 
 @dataclass
@@ -336,11 +439,18 @@ class App:
     janus: Janus
     clock: Callable[[], float] = time.time
     events: list[str] = field(default_factory=list)
+    consents: Consents = field(init=False)
 
-    def event(self, what: str, uid: str, room: str) -> None:
-        """One line a join or leave: who, room, time (M13); nothing else (A3)."""
+    def __post_init__(self) -> None:
+        self.consents = Consents(self.settings.recording, self.janus, self.clock, self.event)
+
+    def event(self, what: str, uid: str, room: str, reason: str = "") -> None:
+        """One line a join, leave, consent, recording start or stop: who, room, time
+        (M13, A14), and why an automatic stop; nothing else (A3)."""
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock()))
-        line = f"{what} user={uid} room={room} time={stamp}"
+        line = f"{what} user={name_field(uid)} room={room} time={stamp}"
+        if reason:
+            line += f" reason={reason}"
         self.events.append(line)
         log.info("%s", line)
 
@@ -348,15 +458,19 @@ class App:
         room, pin = str(body.get("room", "")), str(body.get("pin", "") or "")
         if not ROOM_RE.match(room) or (pin and not PIN_RE.match(pin)):
             return 400, {"error": "room: a-z, 0-9 and -, up to 40; PIN: 4 to 12 digits"}
+        refusal = self.consents.may_join(uid, room)
+        if refusal is not None:  # the room records: only with consent given beforehand
+            return refusal.answer()
         try:
             created = self.janus.ensure_room(room, pin, self.settings.publishers)
         except (RuntimeError, OSError, KeyError, ValueError) as exc:
-            log.warning("room %s not opened: %s", room, exc)
-            return 502, {"error": "the meeting server did not answer"}
+            log.warning("room %s not opened: %s", room, printable(exc))
+            return 502, {"error": "the meeting server did not answer", "code": "janus"}
         now = self.clock()
         s = self.settings
         username, credential = turn_credentials(s.turn_secret, uid, now, s.turn_ttl)
         self.event("join", uid, room)
+        self.consents.joined(uid, room)
         return 200, {
             "room": room,
             "created": created,
@@ -374,7 +488,31 @@ class App:
         if not ROOM_RE.match(room):
             return 400, {"error": "room"}
         self.event("leave", uid, room)
+        self.consents.left(uid, room)
         return 200, {"left": room}
+
+    def recording(self, uid: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """/api/consent {room, consent}, /api/recording {room, record}, /api/state {room}."""
+        room = body.get("room")
+        if not isinstance(room, str) or not ROOM_RE.match(room):
+            return 400, {"error": "room: a-z, 0-9 and -, up to 40"}
+        flag = body.get("consent" if path == "/api/consent" else "record")
+        if path != "/api/state" and not isinstance(flag, bool):
+            return 400, {"error": "consent and record are true or false"}
+        if path == "/api/consent":
+            return self.consents.consent(uid, room, bool(flag))
+        if path == "/api/recording":
+            return (self.consents.start if flag else self.consents.stop)(uid, room)
+        return self.consents.view(uid, room)
+
+    def guard_forever(self, interval: float = GUARD_SECONDS) -> None:
+        """The guard of the recordings (A14), every ``interval`` seconds."""
+        while True:
+            time.sleep(interval)
+            try:
+                self.consents.guard()
+            except Exception as exc:  # the guard must outlive one bad answer
+                log.warning("recording guard: %s", printable(type(exc).__name__))
 
 
 def handler(app: App) -> type[BaseHTTPRequestHandler]:
@@ -383,7 +521,7 @@ def handler(app: App) -> type[BaseHTTPRequestHandler]:
         sys_version = ""
 
         def log_message(self, format: str, *args: Any) -> None:
-            return  # nginx logs requests; the journal gets joins and leaves only (A3)
+            return  # nginx logs requests; the journal gets the events above only (A3)
 
         def _lang(self) -> str:
             return language(self.headers.get("Accept-Language", ""))
@@ -426,7 +564,7 @@ def handler(app: App) -> type[BaseHTTPRequestHandler]:
                 self._json(404, {"error": "not found"})
                 return
             uid, lang = self._user(), self._lang()
-            body = meeting_page(lang, uid) if uid else login_page(lang)
+            body = meeting_page(lang, uid, app.settings.recording) if uid else login_page(lang)
             self._send(200, body, "text/html; charset=utf-8")
 
         def do_POST(self) -> None:
@@ -489,11 +627,8 @@ def handler(app: App) -> type[BaseHTTPRequestHandler]:
                 self._json(*app.join(uid, body))
             elif path == "/api/leave":
                 self._json(*app.leave(uid, body))
-            elif path == "/api/recording":
-                self._json(
-                    403,
-                    {"error": "recording refused: every participant's consent is not recorded"},
-                )
+            elif path in ("/api/consent", "/api/recording", "/api/state"):
+                self._json(*app.recording(uid, path, body))
             else:
                 self._json(404, {"error": "not found"})
 
@@ -512,12 +647,15 @@ def load(path: str) -> tuple[App, int]:
         turn_ttl=int(config["turn_ttl"]),
         session_ttl=int(config["session_ttl"]),
         publishers=int(config["publishers"]),
+        recording=bool(config.get("recording", False)),
     )
-    app = App(
-        settings,
-        LdapDirectory(**ldap_config),
-        JanusHttp(config["janus_url"], config["janus_token_secret"], config["admin_key"]),
+    janus = JanusHttp(
+        config["janus_url"],
+        config["janus_token_secret"],
+        config["admin_key"],
+        rec_dir=str(config.get("recording_dir", "")) if settings.recording else "",
     )
+    app = App(settings, LdapDirectory(**ldap_config), janus)
     return app, int(config["port"])
 
 
@@ -527,6 +665,8 @@ def main(argv: list[str] | None = None) -> int:
     app, port = load(args[0] if args else "/etc/telework-visio/config.json")
     server = ThreadingHTTPServer(("127.0.0.1", port), handler(app))
     server.daemon_threads = True
+    if app.settings.recording:  # the guard also stops at once what a restart left recording
+        threading.Thread(target=app.guard_forever, daemon=True).start()
     server.serve_forever()
     return 0
 

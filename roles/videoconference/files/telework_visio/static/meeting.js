@@ -1,11 +1,15 @@
 // The meeting page: ask the application for a room, a signed Janus token and TURN
 // credentials (only a logged-in teleworker gets them), then publish the camera and
 // subscribe to every other participant through Janus' VideoRoom. `?ice=relay` sends all
-// media through the TURN server (for networks that block direct UDP).
+// media through the TURN server (for networks that block direct UDP). When the
+// administration allows recording: the consent button (for the meeting joined, or the one
+// typed before joining), start and stop, and the "recording" indicator, kept up to date
+// every 2 s; a recording starts only once every participant has consented (A14).
 "use strict";
 (function () {
   const text = window.VISIO_TEXT || {};
-  const state = { pcs: {}, errors: [], joined: false, room: null, feeds: [] };
+  const state = { pcs: {}, errors: [], joined: false, room: null, feeds: [],
+                  recording: false, consented: false, recError: null };
   window.visio = state;
   const status = (msg) => { document.getElementById("status").textContent = msg; };
   const fail = (msg) => { state.errors.push(String(msg)); status(String(msg)); };
@@ -68,6 +72,7 @@
         if (msg.videoroom === "joined") {
           state.joined = true;
           status(grant.display + " → " + grant.room);
+          show(state);
           handle.createOffer({
             tracks: [{ type: "audio", capture: true, recv: false }, { type: "video", capture: true, recv: false }],
             success: (offer) => handle.send({ message: { request: "configure", audio: true, video: true }, jsep: offer }),
@@ -85,6 +90,66 @@
     });
   }
 
+  // --- recording with every participant's consent (A14) ---------------------------------
+  const el = (id) => document.getElementById(id);
+  const recordingOn = !!el("recording");
+
+  async function api(path, body) {
+    const answer = await fetch(path, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    let data = {};
+    try { data = await answer.json(); } catch (e) { data = { error: String(answer.status) }; }
+    return { ok: answer.ok, data: data };
+  }
+
+  function refusal(data) {
+    state.recError = data.code || "error";
+    let msg = text[data.code] || data.error || String(data.code);
+    if (data.missing && data.missing.length) msg += " " + data.missing.join(", ");
+    const line = el("rec-error");
+    if (line) { line.textContent = msg; line.hidden = false; }  // text, never HTML
+    else fail(msg);
+  }
+
+  function show(view) {
+    state.recording = !!view.recording;
+    state.consented = !!view.consented;
+    if (!recordingOn) return;
+    el("rec-indicator").hidden = !state.recording;
+    el("consent").textContent = state.consented ? text.withdraw : text.consent;
+    el("consent").setAttribute("aria-pressed", String(state.consented));
+    el("consent-state").textContent = state.consented ? text.consented : "";
+    el("record-start").hidden = !state.joined || state.recording;
+    el("record-stop").hidden = !state.joined || !state.recording;
+  }
+
+  async function recordingRequest(path, body) {
+    const room = state.room || document.querySelector("#join input[name=room]").value.trim();
+    const result = await api(path, Object.assign({ room: room }, body));
+    if (!result.ok) { refusal(result.data); return; }
+    state.recError = null;
+    el("rec-error").hidden = true;
+    show(result.data);
+  }
+
+  if (recordingOn) {
+    el("consent").addEventListener("click", () => {
+      recordingRequest("/api/consent", { consent: !state.consented }).catch(fail);
+    });
+    el("record-start").addEventListener("click", () => {
+      recordingRequest("/api/recording", { record: true }).catch(fail);
+    });
+    el("record-stop").addEventListener("click", () => {
+      recordingRequest("/api/recording", { record: false }).catch(fail);
+    });
+    setInterval(() => {
+      if (!state.room) return;
+      api("/api/state", { room: state.room }).then((r) => { if (r.ok) show(r.data); }).catch(() => {});
+    }, 2000);
+  }
+
   async function join(event) {
     event.preventDefault();
     const form = event.target;
@@ -95,7 +160,10 @@
       body: JSON.stringify({ room: room, pin: pin }),
     });
     const grant = await answer.json();
-    if (!answer.ok) { fail(grant.error || answer.status); return; }
+    if (!answer.ok) {
+      if (grant.code) refusal(grant); else fail(grant.error || answer.status);
+      return;
+    }
     state.room = grant.room;
     const server = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + grant.server;
     Janus.init({

@@ -3,7 +3,11 @@ controller through the ports published on 127.0.0.1: plain requests to the Janus
 the application (refusals), a TURN allocation over TLS without, with forged and with real
 credentials, and two headless Chromium pages (Playwright driving Debian's chromium, fake
 camera) that log in as two directory users and meet in one room, directly and relay-only
-through TURN over TLS. Prints one JSON object of observations; verify.yml asserts on them."""
+through TURN over TLS. In the direct meeting, recording with every participant's consent
+(A14): start refused while B has not consented (French and Arabic messages on the pages),
+then started once both have; the recording folder on the host is read twice while it runs
+and twice after the stop (--recordings-probe, a command listing its .mjr files). Prints
+one JSON object of observations; verify.yml asserts on them."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import os
 import socket
 import ssl
 import struct
+import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -24,6 +29,7 @@ from typing import Any
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 TIMEOUT = 20
@@ -162,9 +168,11 @@ def app_refusals(a: argparse.Namespace, base: str, pw: dict[str, str]) -> dict[s
     seen["login"] = r.status_code
     grant = s.post(f"{base}/api/join", json={"room": "verification"}, timeout=TIMEOUT)
     seen["grant"] = grant.status_code
-    seen["recording"] = s.post(
-        f"{base}/api/recording", json={"room": "verification"}, timeout=TIMEOUT
-    ).status_code
+    # A let in but without consent: refused (A14)
+    rec = s.post(
+        f"{base}/api/recording", json={"room": "verification", "record": True}, timeout=TIMEOUT
+    )
+    seen["recording"] = [rec.status_code, rec.json().get("code")]
     plain = requests.get(f"http://127.0.0.1:{a.http_port}/", allow_redirects=False, timeout=TIMEOUT)
     seen["http_redirect"] = [plain.status_code, plain.headers.get("Location", "")]
     seen["hsts"] = s.get(f"{base}/", timeout=TIMEOUT).headers.get("Strict-Transport-Security", "")
@@ -282,6 +290,79 @@ def spki_hash(host: str, port: int, ca: str) -> str:
     return base64.b64encode(hashlib.sha256(spki).digest()).decode()
 
 
+def recordings(probe: list[str]) -> dict[str, int]:
+    """The recording folder's .mjr files on the host: name -> size (``size name`` lines)."""
+    out = subprocess.run(probe, capture_output=True, text=True, timeout=TIMEOUT, check=True)
+    found = {}
+    for line in out.stdout.splitlines():
+        size, _, name = line.partition(" ")
+        found[name] = int(size)
+    return found
+
+
+def recording(page_a: Any, page_b: Any, probe: list[str], shots: str) -> dict[str, Any]:
+    """A consents and asks to record: refused while B has not consented (A14); B asks too:
+    refused, in Arabic; B consents; A starts it; both pages show it; the files on the host
+    grow; A stops it; both pages show that; the files grow no more."""
+    seen: dict[str, Any] = {"folder_before": recordings(probe)}
+    refused = "() => window.visio.recError !== null"
+    page_a.click("#consent")
+    page_a.wait_for_function("() => window.visio.consented")
+    page_a.click("#record-start")
+    page_a.wait_for_function(refused)
+    seen["refused_a"] = [page_a.evaluate("window.visio.recError"), page_a.inner_text("#rec-error")]
+    page_b.click("#record-start")
+    page_b.wait_for_function(refused)
+    seen["refused_b"] = [page_b.evaluate("window.visio.recError"), page_b.inner_text("#rec-error")]
+    page_b.click("#consent")
+    page_b.wait_for_function("() => window.visio.consented")
+    started = time.monotonic()
+    page_a.click("#record-start")
+    page_a.wait_for_function("() => window.visio.recording")
+    shown = "() => !document.getElementById('rec-indicator').hidden"
+    page_b.wait_for_function(shown, timeout=10_000)  # B's page polls every 2 s
+    seen["indicator"] = [page_a.inner_text("#rec-indicator"), page_b.inner_text("#rec-indicator")]
+    seen["shown_after_seconds"] = round(time.monotonic() - started, 1)
+    time.sleep(2)
+    first = recordings(probe)
+    time.sleep(3)
+    second = recordings(probe)
+    seen["while_recording"] = [first, second]
+    for who, page in (("a", page_a), ("b", page_b)):
+        page.screenshot(path=f"{shots}/recording-{who}.png", full_page=True)
+    page_a.click("#record-stop")
+    page_a.wait_for_function("() => !window.visio.recording")
+    page_b.wait_for_function(
+        "() => document.getElementById('rec-indicator').hidden", timeout=10_000
+    )
+    time.sleep(1)
+    stopped = recordings(probe)
+    time.sleep(2)
+    seen["after_stop"] = [stopped, recordings(probe)]
+    seen["page_recording_after_stop"] = [
+        page_a.evaluate("window.visio.recording"),
+        page_b.evaluate("window.visio.recording"),
+    ]
+    return seen
+
+
+def log_in(page: Any, url: str, who: str, password: str, seen: dict[str, Any]) -> None:
+    """Log in on the page; a login Chromium once cancelled (nginx logs 499) is tried again,
+    and the retry is kept in the observations."""
+    for attempt in range(2):
+        page.fill("input[name=username]", who)
+        page.fill("input[name=password]", password)
+        page.click("#login button")
+        try:
+            page.wait_for_selector("#join", timeout=15_000)
+            return
+        except PlaywrightTimeout:
+            seen.setdefault("login_retries", []).append(who)
+            if attempt:
+                raise
+            page.goto(url)
+
+
 def meeting(a: argparse.Namespace, pw: dict[str, str], mode: str) -> dict[str, Any]:
     """A publishes, B subscribes (and publishes): B must decode A's video."""
     pin = spki_hash(a.host, a.port, a.ca)
@@ -315,10 +396,7 @@ def meeting(a: argparse.Namespace, pw: dict[str, str], mode: str) -> dict[str, A
                 page.on("pageerror", lambda e, who=who: seen["page_errors"].append(f"{who}: {e}"))
                 page.goto(f"https://{a.host}:{a.port}/{query}")
                 seen[f"login_dir_{who}"] = page.get_attribute("html", "dir")
-                page.fill("input[name=username]", who)
-                page.fill("input[name=password]", pw[who])
-                page.click("#login button")
-                page.wait_for_selector("#join")
+                log_in(page, f"https://{a.host}:{a.port}/", who, pw[who], seen)
                 if query:  # the login's redirect lands on "/": ask for the relay again
                     page.goto(f"https://{a.host}:{a.port}/{query}")
                 page.fill("input[name=room]", room)
@@ -337,6 +415,9 @@ def meeting(a: argparse.Namespace, pw: dict[str, str], mode: str) -> dict[str, A
                 time.sleep(1)
             seen["b"] = stats
             seen["a"] = pages[a.user_a].evaluate(STATS)
+            if mode == "direct" and a.recordings_probe:
+                probe = json.loads(a.recordings_probe)
+                seen["recording"] = recording(pages[a.user_a], page_b, probe, a.screenshots)
             for who, page in pages.items():
                 page.screenshot(path=f"{a.screenshots}/{mode}-{who}.png", full_page=True)
                 page.goto("about:blank")  # pagehide: the application logs the leave
@@ -358,6 +439,7 @@ def main() -> None:
         "token-secret",
         "turn-secret",
         "screenshots",
+        "recordings-probe",
     ):
         ap.add_argument(f"--{name}", default="")
     ap.add_argument("--modes", default="direct,relay")
