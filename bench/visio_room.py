@@ -282,7 +282,7 @@ class Climb:
             self.why = f"N={n}: a page failed: {str(exc)[:200]}"
             return False
         print(row.line(), flush=True)
-        self.source = row.source or self.source
+        self.source = self.source or row.source  # the source as measured first, unloaded
         floor = a.threshold * float(self.source.get("fps") or a.source_fps)
         if problems or (row.fps and min(row.fps) < floor):
             shown = "; ".join(problems[:3]) or f"min {min(row.fps):.1f} < {floor:.1f} fps"
@@ -337,12 +337,13 @@ def run(a: argparse.Namespace) -> None:
     print(
         f"\nroom capacity: {held} publishers ({held * (held - 1)} streams) held; stop: {climb.why}"
     )
+    size = f"{source.get('width', '?')}x{source.get('height', '?')}"
     print(
-        f"settings: fake video {source.get('width', '?')}x{source.get('height', '?')} at "
-        f"{fps:g} fps; threshold {a.threshold:g} x source fps; settle {a.settle:g} s, window "
-        f"{a.window:g} s; Janus event loops {event_loops(climb.pids)}; room publishers limit "
-        f"(videoconference_room_publishers) {limit}; Chromium {version}; machine cores "
-        f"{os.cpu_count()}; accounts {', '.join(x.login for x in climb.pool)}"
+        f"settings: fake video {size} at {fps:g} fps (media-source statistics at N=1); "
+        f"threshold {a.threshold:g} x source fps; settle {a.settle:g} s, window "
+        f"{a.window:g} s; Janus event loops {event_loops(climb.pids)}; room publishers "
+        f"limit (videoconference_room_publishers) {limit}; Chromium {version}; machine "
+        f"cores {os.cpu_count()}; accounts {', '.join(x.login for x in climb.pool)}"
     )
     print(
         "note: the browsers share this machine's CPU with Janus (and with whatever else "
