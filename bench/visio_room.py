@@ -1,8 +1,8 @@
 """How many publishers one videoconference room carries before frames drop (issue:
 videoconference); ``bench/visio.py --room-capacity`` runs it, so does this file.
 
-    flock /work/notes/podman.lock .venv/bin/python bench/visio.py --room-capacity \\
-        --inventory inventories/lab --max-publishers 8 --time-limit 600
+    .venv/bin/python bench/visio.py --room-capacity --inventory inventories/lab \\
+        --max-publishers 8 --time-limit 600   # alone: it saturates a small machine
 
 Against the lab's videoconference host, as the audit's VC-06 does (headless Debian
 Chromium through Playwright, fake camera and microphone, the site's key proven against
