@@ -16,6 +16,7 @@ from typing import Any
 
 import jinja2
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "roles/backup/files"))
@@ -219,6 +220,9 @@ def test_every_declaration_a_role_ships_renders_to_a_valid_source(template: Path
         "__collaboration_pg_conf_dir": "/etc/postgresql/15/main",
         "backup_system_paths": ["/etc"],
     }
+    # the role's own defaults that are plain values (a template's {{ }} left out)
+    defaults = yaml.safe_load((template.parents[4] / "defaults" / "main.yml").read_text())
+    values |= {k: v for k, v in (defaults or {}).items() if "{{" not in str(v)}
     text = env.from_string(template.read_text()).render(values)
     source = parse_source(template, text, 24)
     assert source.name == template.name.removesuffix(".yml.j2")
