@@ -33,7 +33,7 @@ import yaml
 
 from toolkit.adapters import browser
 from toolkit.controls import tls
-from toolkit.controls.visio_meeting import Account, Seen, _Clock, _enter, _Stop, _Visit
+from toolkit.controls.visio_meeting import Account, Clock, Seen, StepFailed, Visit, enter
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -233,14 +233,14 @@ def settle(pages: list[Page], n: int, limit: float) -> None:
             return
 
 
-def join(chromium: Browser, visit: _Visit, pool: list[Account], i: int) -> Page:
+def join(chromium: Browser, visit: Visit, pool: list[Account], i: int) -> Page:
     """Participant ``i`` with the next account the site accepts (refused ones leave the
-    pool); _Stop when it cannot join."""
+    pool); StepFailed when it cannot join."""
     while pool:
         who = pool[i % len(pool)]
         try:
-            page = _enter(chromium, visit, who)
-        except _Stop as stop:
+            page = enter(chromium, visit, who)
+        except StepFailed as stop:
             if stop.step != "login" or stop.timed_out:
                 raise
             print(f"  account {who.login} refused ({stop.reason[:80]}): left out")
@@ -248,7 +248,7 @@ def join(chromium: Browser, visit: _Visit, pool: list[Account], i: int) -> Page:
             continue
         page.wait_for_function(POLLER, timeout=5000)
         return page
-    raise _Stop("login", "-", "no account left")
+    raise StepFailed("login", "-", "no account left")
 
 
 @dataclass
@@ -269,13 +269,13 @@ class Climb:
         """Participant ``n`` joins, the room settles and is measured; False to stop."""
         from playwright.sync_api import Error  # noqa: PLC0415 (optional dependency)
 
-        visit = _Visit(self.url, self.room, self.pin, _Clock(60.0), Seen(self.room, "", ""))
+        visit = Visit(self.url, self.room, self.pin, Clock(60.0), Seen(self.room, "", ""))
         try:
             self.pages.append(join(chromium, visit, self.pool, n - 1))
             settle(self.pages, n, a.settle * 4)
             time.sleep(a.settle)
             row, problems = measure(self.pages, a.window, n, self.pids, 10000)
-        except _Stop as stop:
+        except StepFailed as stop:
             self.why = f"N={n}: page {n} failed at {stop.step}: {stop.reason[:200]}"
             return False
         except Error as exc:
@@ -316,7 +316,7 @@ def run(a: argparse.Namespace) -> None:
         accounts(inventory),
         janus_pids(a.host),
     )
-    clock = _Clock(a.time_limit)
+    clock = Clock(a.time_limit)
     with browser.chromium(site, timeout=60, executable=a.chromium) as chromium:
         version = chromium.version
         print(f"room {climb.room} on {climb.url} ({a.address}); up to {top} publishers")

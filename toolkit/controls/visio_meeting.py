@@ -242,13 +242,13 @@ def judge(seen: Seen, server: list[str], limit: float) -> Outcome:
 # --- the two pages ---------------------------------------------------------------------
 
 
-class _Stop(Exception):  # noqa: N818 (a step that failed, not an error of the audit)
+class StepFailed(Exception):  # noqa: N818 (a step that failed, not an error of the audit)
     def __init__(self, step: str, who: str, reason: str, *, timed_out: bool = False) -> None:
         super().__init__(reason)
         self.step, self.who, self.reason, self.timed_out = step, who, reason, timed_out
 
 
-class _Clock:
+class Clock:
     def __init__(self, limit: float) -> None:
         self.start = time.monotonic()
         self.deadline = self.start + limit
@@ -262,13 +262,13 @@ class _Clock:
 
 
 @dataclass(frozen=True)
-class _Visit:
+class Visit:
     """Where the participants go: the site's page, the room and its PIN."""
 
     url: str
     room: str
     pin: str
-    clock: _Clock
+    clock: Clock
     seen: Seen
 
 
@@ -278,8 +278,8 @@ def _keep(errors: list[str], error: str) -> None:
         errors.append(error[:MAX_TEXT])
 
 
-def _enter(chromium: Browser, visit: _Visit, who: Account) -> Page:
-    """One participant: the site, the login, the room; _Stop names the step that failed."""
+def enter(chromium: Browser, visit: Visit, who: Account) -> Page:
+    """One participant: the site, the login, the room; StepFailed names the step that failed."""
     from playwright.sync_api import Error  # noqa: PLC0415 (optional dependency)
     from playwright.sync_api import TimeoutError as PageTimeout  # noqa: PLC0415
 
@@ -300,19 +300,19 @@ def _enter(chromium: Browser, visit: _Visit, who: Account) -> Page:
             page.wait_for_selector("#join, .error", timeout=clock.ms())
             if not page.query_selector("#join"):
                 said = page.query_selector(".error")
-                raise _Stop(step, who.login, said.inner_text() if said else "no meeting page")
+                raise StepFailed(step, who.login, said.inner_text() if said else "no meeting page")
         step = "join"
         page.fill("#join input[name=room]", room, timeout=clock.ms())
         page.fill("#join input[name=pin]", pin, timeout=clock.ms())
         page.click("#join button", timeout=clock.ms())
         state = page.wait_for_function(JOINED, timeout=clock.ms()).json_value()
     except PageTimeout as exc:
-        raise _Stop(step, who.login, str(exc), timed_out=True) from exc
+        raise StepFailed(step, who.login, str(exc), timed_out=True) from exc
     except Error as exc:
-        raise _Stop(step, who.login, str(exc)) from exc
+        raise StepFailed(step, who.login, str(exc)) from exc
     if not (isinstance(state, dict) and state.get("joined")):
         errors = state.get("errors") if isinstance(state, dict) else None
-        raise _Stop(step, who.login, "; ".join(map(str, errors or [])) or "not joined")
+        raise StepFailed(step, who.login, "; ".join(map(str, errors or [])) or "not joined")
     seen.joined.append(who.login)
     return page
 
@@ -339,13 +339,13 @@ def meet(
     room = f"audit-vc06-{secrets.token_hex(4)}"
     pin = f"{secrets.randbelow(10**8):08d}"
     seen = Seen(room, publisher.login, subscriber.login)
-    clock = _Clock(limit)
+    clock = Clock(limit)
     url = f"https://{site.name}:{port}/"
     with browser.chromium(site, timeout=clock.left(), executable=executable) as chromium:
         try:
-            visit = _Visit(url, room, pin, clock, seen)
-            pages = [_enter(chromium, visit, a) for a in accounts]
-        except _Stop as stop:
+            visit = Visit(url, room, pin, clock, seen)
+            pages = [enter(chromium, visit, a) for a in accounts]
+        except StepFailed as stop:
             seen.failed, seen.who, seen.reason = stop.step, stop.who, stop.reason
             seen.timed_out = stop.timed_out
             return seen
