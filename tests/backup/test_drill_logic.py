@@ -14,8 +14,15 @@ from pathlib import Path
 import pytest
 
 from tests.backup.samples import NOW
-from toolkit.backup import checks, scratch
-from toolkit.backup.drill import evidence_result, repository_path, write_evidence
+from toolkit.adapters.ansible import InventoryHost
+from toolkit.adapters.ssh import Endpoint
+from toolkit.backup import checks, drill, scratch
+from toolkit.backup.drill import (
+    evidence_result,
+    inventory_location,
+    repository_path,
+    write_evidence,
+)
 from toolkit.backup.manifest import (
     HASH_SCRIPT,
     Manifest,
@@ -25,6 +32,7 @@ from toolkit.backup.manifest import (
     count_ldif_entries,
     plan_checks,
 )
+from toolkit.backup.remote import Target, UnreachableError
 from toolkit.backup.status import BackupStatus, DrillCheck, DrillEvidence, parse_drill
 from toolkit.errors import ToolkitError
 
@@ -287,3 +295,43 @@ def test_the_repository_stream_is_fed_whole_to_the_container_and_capped(tmp_path
     with pytest.raises(ToolkitError, match="not finished in time"):
         scratch._pump(FakeChannel([b"a"]), late, time.monotonic() - 1, 12)  # type: ignore[arg-type]
     late.kill()
+
+
+def _hosts(*backup_servers: str) -> dict[str, InventoryHost]:
+    found = {
+        "directory": InventoryHost("directory", {}, frozenset({"servers", "directory_servers"}))
+    }
+    for name in backup_servers:
+        found[name] = InventoryHost(name, {}, frozenset({"servers", "backup_servers"}))
+    return found
+
+
+def _target(**host_vars: object) -> Target:
+    return Target("directory", frozenset({"servers"}), Endpoint("directory"), dict(host_vars))
+
+
+def test_an_unreachable_host_is_found_on_the_inventorys_one_backup_server() -> None:
+    assert inventory_location(_target(), _hosts("backup")) == ("backup", "/srv/backup/directory")
+    moved = _target(backup_repository_root="/data/borg/", backup_server="b2")
+    assert inventory_location(moved, _hosts("b1", "b2")) == ("b2", "/data/borg/directory")
+
+
+def test_with_several_backup_servers_and_none_named_or_a_hostile_root_the_drill_stops() -> None:
+    with pytest.raises(ToolkitError, match="2 backup servers: set backup_server"):
+        inventory_location(_target(), _hosts("b1", "b2"))
+    for root in ("../../etc", "/srv/../etc", "/srv/backup; rm -rf /", "relative"):
+        with pytest.raises(ToolkitError, match="backup_repository_root"):
+            inventory_location(_target(backup_repository_root=root), _hosts("backup"))
+
+
+def test_a_host_that_cannot_be_reached_is_drilled_from_the_inventory_and_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def gone(target: Target, timeout: float, action: object) -> object:
+        raise UnreachableError("directory (admin@127.0.0.1:2202): cannot connect")
+
+    monkeypatch.setattr(drill, "with_session", gone)
+    said: list[str] = []
+    found = drill.locate(_target(), _hosts("backup"), drill.Limits(), said.append)
+    assert found == ("backup", "/srv/backup/directory", False)
+    assert "directory cannot be reached (directory (admin@127.0.0.1:2202): cannot" in said[-1]

@@ -444,6 +444,32 @@ def test_log01_fails_for_the_one_host_whose_forwarding_stopped_and_passes_once_i
                      "--control", "LOG-01") == {"logs": "go"}  # fmt: skip
 
 
+def test_a_server_whose_container_is_gone_is_restored_from_the_inventory_alone(
+    lab_inventory: Path, provisioned: dict[str, str]
+) -> None:
+    """A9, A5: the disaster a backup is for. The groupware host is down (its container
+    stopped: no SSH, no status file to read); its drill finds the repository from the
+    inventory, restores it in a scratch container, loads its PostgreSQL dump and verifies
+    every file. The next test starts every container again."""
+    Podman()("stop", "--time", "10", f"{LAB}-collab", timeout=120)
+    try:
+        done = _toolkit("backup", "drill", "-i", str(lab_inventory), "collab")
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, output[-4000:]
+        said = " ".join(output.split())  # as one line, whatever the console's width
+        assert "collab cannot be reached" in said
+        assert "backup:/srv/backup/collab from the inventory" in said
+        evidence = json.loads(
+            Path(re.findall(r"evidence (\S+\.json)", done.stdout)[-1]).read_text()
+        )
+        assert evidence["result"] == "passed" and evidence["host_reachable"] is False
+        assert evidence["files_verified"] > 0
+        assert any("PostgreSQL dump restored" in c["name"] and c["passed"]
+                   for c in evidence["checks"])  # fmt: skip
+    finally:
+        CliRunner().invoke(cli, ["lab", "up", "-i", str(lab_inventory)])
+
+
 def test_after_every_container_restarts_the_lab_comes_back_with_the_same_verdicts(
     lab_inventory: Path, provisioned: dict[str, str], tmp_path: Path
 ) -> None:

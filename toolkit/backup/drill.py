@@ -20,16 +20,16 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from toolkit.adapters.ansible import load_inventory
+from toolkit.adapters.ansible import InventoryHost, load_inventory
 from toolkit.backup import checks
 from toolkit.backup.manifest import MAX_LISTED, compare, plan_checks
-from toolkit.backup.remote import Session, Target, target_of, with_session
+from toolkit.backup.remote import Session, Target, UnreachableError, target_of, with_session
 from toolkit.backup.scratch import Scratch, stream_repository
 from toolkit.backup.status import (
     DRILL_FILE,
@@ -56,6 +56,9 @@ BORG_ENV = {
     "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK": "no",
 }
 _REPO_URL = re.compile(r"^ssh://[^/@\s]+@[^/\s]+(?::\d+)?(/[A-Za-z0-9._/-]{1,255})$")
+_ROOT = re.compile(r"^/[A-Za-z0-9._/-]{0,200}$")
+#: The backup role's backup_repository_root default.
+DEFAULT_ROOT = "/srv/backup"
 _ARCHIVE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,200}$")
 
 
@@ -156,13 +159,10 @@ def run_drill(
     if host not in hosts or "servers" not in hosts[host].groups:
         raise ToolkitError(f"{host} is not a server of the inventory {inventory}")
     target = target_of(hosts[host], inventory)
-    progress(f"reading {host}'s backup status")
-    status = with_session(target, limits.connect, _read_status)
-    server_name = status.backup_server
+    server_name, repo, alive = locate(target, hosts, limits, progress)
     if server_name not in hosts or "backup_servers" not in hosts[server_name].groups:
         raise ToolkitError(f"{host}'s backup server {server_name!r} is not in backup_servers")
     server = target_of(hosts[server_name], inventory)
-    repo = repository_path(status)
     secret = passphrase(target, inventory)
     stamp = datetime.now(UTC)
     scratch = Scratch(f"telework-drill-{host}-{stamp:%Y%m%d%H%M%S}", host)
@@ -213,11 +213,50 @@ def run_drill(
         "backup_server": server_name,
         "manifest_created": state.manifest_created,
     }
+    extra["host_reachable"] = alive
     path = write_evidence(evidence, drills_dir() / inventory.name, extra)
+    if not alive:
+        progress(f"{host} cannot be reached: the evidence stays in {path}")
+        return evidence, path
     progress(f"copying the evidence to {host}:{DRILL_FILE}")
     data = evidence.model_dump_json(indent=2).encode() + b"\n"
     with_session(target, limits.connect, lambda s: s.write(DRILL_FILE, data))
     return evidence, path
+
+
+def locate(
+    target: Target, hosts: Mapping[str, InventoryHost], limits: Limits, progress: Progress
+) -> tuple[str, str, bool]:
+    """The host's backup server and repository folder, from its status.json; from the
+    inventory when the host cannot be reached (the disaster a backup is for); and whether
+    it could be reached."""
+    progress(f"reading {target.name}'s backup status")
+    try:
+        status = with_session(target, limits.connect, _read_status)
+    except UnreachableError as exc:
+        server, repo = inventory_location(target, hosts)
+        progress(f"{target.name} cannot be reached ({exc}): {server}:{repo} from the inventory")
+        return server, repo, False
+    return status.backup_server, repository_path(status), True
+
+
+def inventory_location(target: Target, hosts: Mapping[str, InventoryHost]) -> tuple[str, str]:
+    """Where a host that cannot be reached is backed up, as the backup role decides it
+    from the inventory: its ``backup_server`` (default: the one host of backup_servers) and
+    ``<backup_repository_root>/<host>`` (default /srv/backup)."""
+    servers = [name for name, h in hosts.items() if "backup_servers" in h.groups]
+    chosen = target.vars.get("backup_server")
+    if not (isinstance(chosen, str) and chosen in servers):
+        if len(servers) != 1:
+            raise ToolkitError(
+                f"{target.name} cannot be reached and the inventory has {len(servers)} backup "
+                "servers: set backup_server in its host variables to say which holds it"
+            )
+        chosen = servers[0]
+    root = target.vars.get("backup_repository_root", DEFAULT_ROOT)
+    if not (isinstance(root, str) and _ROOT.match(root) and ".." not in root.split("/")):
+        raise ToolkitError(f"{target.name}: backup_repository_root: not an absolute path: {root}")
+    return chosen, f"{root.rstrip('/')}/{target.name}"
 
 
 @dataclass
