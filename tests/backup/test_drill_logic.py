@@ -327,7 +327,7 @@ def test_with_several_backup_servers_and_none_named_or_a_hostile_root_the_drill_
 def test_a_host_that_cannot_be_reached_is_drilled_from_the_inventory_and_says_so(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def gone(target: Target, timeout: float, action: object) -> object:
+    def gone(target: Target, timeout: float, action: object, **_: object) -> object:
         raise UnreachableError("directory (admin@127.0.0.1:2202): cannot connect")
 
     monkeypatch.setattr(drill, "with_session", gone)

@@ -65,6 +65,9 @@ _ARCHIVE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,200}$")
 @dataclass(frozen=True)
 class Limits:
     connect: float = 15.0
+    #: Each small command on a host (its status read, the evidence written): sudo and a
+    #: session's opening can take seconds on a loaded host.
+    command: float = 60.0
     copy: float = 3600.0
     max_bytes: int = 50 * 1024**3
     step: float = 1800.0
@@ -220,7 +223,12 @@ def run_drill(
         return evidence, path
     progress(f"copying the evidence to {host}:{DRILL_FILE}")
     data = evidence.model_dump_json(indent=2).encode() + b"\n"
-    with_session(target, limits.connect, lambda s: s.write(DRILL_FILE, data))
+    with_session(
+        target,
+        limits.connect,
+        lambda s: s.write(DRILL_FILE, data),
+        command_timeout=limits.command,
+    )
     return evidence, path
 
 
@@ -232,7 +240,7 @@ def locate(
     it could be reached."""
     progress(f"reading {target.name}'s backup status")
     try:
-        status = with_session(target, limits.connect, _read_status)
+        status = with_session(target, limits.connect, _read_status, command_timeout=limits.command)
     except UnreachableError as exc:
         server, repo = inventory_location(target, hosts)
         progress(f"{target.name} cannot be reached ({exc}): {server}:{repo} from the inventory")

@@ -145,8 +145,15 @@ def _password(target: Target) -> str | None:
         raise ToolkitError(str(exc)) from exc
 
 
-def with_session(target: Target, timeout: float, work: Callable[[Session], T]) -> T:
-    """Log in to ``target``, run ``work`` on the session, log out."""
+def with_session(
+    target: Target,
+    timeout: float,
+    work: Callable[[Session], T],
+    *,
+    command_timeout: float | None = None,
+) -> T:
+    """Log in to ``target`` (within ``timeout`` s), run ``work`` on the session (each command
+    within ``command_timeout`` s, default ``timeout``), log out."""
     password = _password(target)
     try:
         client = connect(target.endpoint, timeout=timeout)
@@ -155,6 +162,6 @@ def with_session(target: Target, timeout: float, work: Callable[[Session], T]) -
     except (OSError, paramiko.SSHException, EOFError) as exc:
         raise UnreachableError(f"{target.name} ({target.endpoint}): {exc}") from exc
     try:
-        return work(Session(target, client, timeout, password))
+        return work(Session(target, client, command_timeout or timeout, password))
     finally:
         client.close()
