@@ -75,6 +75,16 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin no
 """
+#: In a container on this kernel's hybrid cgroup layout systemd is never told that a
+#: cgroup emptied, so stopping a user's manager after their last logout waits for its
+#: 2-minute timeout, and every login meanwhile hangs in pam_systemd (seen on hosts where
+#: logind runs, e.g. with D-Bus installed). The lab keeps each user's manager running.
+LOGIND_LAB_CONF = """\
+# telework lab: keep user managers after logout (a container never reports their cgroup
+# empty, so stopping one hangs every login for two minutes).
+[Login]
+UserStopDelaySec=infinity
+"""
 #: Lab and test containers see the machine-wide apt cache through an overlay (their own
 #: lock and downloads on top, so installs never wait on each other) and give back what they
 #: downloaded through a second, writable mount of it, one atomic rename a package.
@@ -124,6 +134,7 @@ class Recipe:
     packages: tuple[str, ...] = PACKAGES
     masked: tuple[str, ...] = MASKED_UNITS
     sshd: str = SSHD_LAB_CONF
+    logind: str = LOGIND_LAB_CONF
     upgrade: str = UPGRADE_SCRIPT
     apt_pool_hook: str = APT_POOL_HOOK
     apt_pool_conf: str = APT_POOL_CONF
@@ -194,6 +205,8 @@ def _configure_rootfs(root: Path, recipe: Recipe) -> None:
     os.chown(ssh_dir, ADMIN_UID, ADMIN_UID)
     (root / "etc/ssh/sshd_config.d").mkdir(parents=True, exist_ok=True)
     (root / "etc/ssh/sshd_config.d/00-lab.conf").write_text(recipe.sshd)
+    (root / "etc/systemd/logind.conf.d").mkdir(parents=True, exist_ok=True)
+    (root / "etc/systemd/logind.conf.d/00-lab.conf").write_text(recipe.logind)
     for key in (root / "etc/ssh").glob("ssh_host_*"):
         key.unlink()
     hook = root / "usr/local/sbin/telework-apt-pool"
