@@ -353,8 +353,9 @@ def test_every_server_was_backed_up_at_provisioning_and_its_restore_proven(
         assert drill["rto_seconds"] is not None, host
         checks = {c["name"]: c["passed"] for c in drill["checks"]}
         assert all(checks.values()), (host, checks)
-        if host == "directory":
-            assert "directory: LDAP entries loaded into a scratch slapd" in checks
+        if host == "directory":  # its data and its configuration (cn=config), each loaded
+            assert {f"directory {dump}.ldif: LDAP entries loaded into a scratch slapd"
+                    for dump in ("data", "config")} <= set(checks), checks  # fmt: skip
         if host == "collab":
             assert any("PostgreSQL dump restored" in name for name in checks), checks
 
