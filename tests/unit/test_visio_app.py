@@ -8,6 +8,7 @@ tests in test_visio_consent.py); joins and leaves logged as who, room, time (M13
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -147,11 +148,18 @@ def server() -> Iterator[tuple[int, Any]]:
         turn_uris=["turns:visio.example.test:5349?transport=tcp"],
     )
     app = visio.App(settings, FakeDirectory(), FakeJanus(), clock=lambda: NOW)
+    with serving(app) as port:
+        yield port, app
+
+
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[int]:
+    """The application's HTTP handler on 127.0.0.1 (a free port, yielded) while in use."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), visio.handler(app))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield httpd.server_address[1], app
+        yield httpd.server_address[1]
     finally:
         httpd.shutdown()
         httpd.server_close()

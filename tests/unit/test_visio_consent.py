@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
-from tests.unit.test_visio_app import NOW, SCRIPT, FakeDirectory, FakeJanus, request, visio
+from tests.unit.test_visio_app import (
+    NOW,
+    SCRIPT,
+    FakeDirectory,
+    FakeJanus,
+    request,
+    serving,
+    visio,
+)
 from toolkit.text import printable
 
 consent_rules = sys.modules["visio_consent"]  # loaded beside the application's script
@@ -204,14 +210,8 @@ def test_bad_rooms_and_flags_are_refused(app: Any, body: dict[str, Any]) -> None
 
 @pytest.fixture
 def server(app: Any) -> Iterator[tuple[int, Any]]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), visio.handler(app))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield httpd.server_address[1], app
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(app) as port:
+        yield port, app
 
 
 def test_a14_over_http_consent_start_state_and_the_pages_buttons_in_both_languages(
