@@ -175,14 +175,20 @@ def measure(work: Path, megabytes: int, compression: str) -> list[Timing]:
     mb = size / 1_000_000
     print(f"data set: {files} files, {mb:.1f} MB (decimal) in {data}")
     archive = work / "data.tar.zst"
-    timings = [
-        timed_pipe(
-            "tar | zstd -3 (anchor)",
+
+    def anchor(label: str) -> Timing:
+        return timed_pipe(
+            label,
             mb,
             ["tar", "-C", str(data), "-cf", "-", "."],
             ["zstd", "-q", "-3", "-o", str(archive)],
         )
-    ]
+
+    def borg_create(label: str, name: str) -> Timing:
+        argv = ["borg", "create", "--compression", compression, f"{repo}::{name}", "."]
+        return timed(label, mb, argv, cwd=data, env=env)
+
+    timings = [anchor("tar | zstd -3 (anchor)")]
     env = {
         **os.environ,
         "BORG_PASSPHRASE": "bench-only-passphrase",
@@ -197,15 +203,7 @@ def measure(work: Path, megabytes: int, compression: str) -> list[Timing]:
         env=env,
         capture_output=True,
     )
-    timings.append(
-        timed(
-            f"borg create --compression {compression}",
-            mb,
-            ["borg", "create", "--compression", compression, f"{repo}::bench", "."],
-            cwd=data,
-            env=env,
-        )
-    )
+    timings.append(borg_create(f"borg create --compression {compression}", "bench"))
     restore_tar, restore_borg = work / "restore-tar", work / "restore-borg"
     restore_tar.mkdir()
     restore_borg.mkdir()
@@ -224,23 +222,8 @@ def measure(work: Path, megabytes: int, compression: str) -> list[Timing]:
     # borg reads only the changed files (its files cache) and stores only new chunks.
     changed = change_some(data, CHANGED_SHARE)
     archive.unlink()
-    timings.append(
-        timed_pipe(
-            "next night: tar | zstd -3 (anchor)",
-            mb,
-            ["tar", "-C", str(data), "-cf", "-", "."],
-            ["zstd", "-q", "-3", "-o", str(archive)],
-        )
-    )
-    timings.append(
-        timed(
-            f"next night: borg create ({changed} files changed)",
-            mb,
-            ["borg", "create", "--compression", compression, f"{repo}::bench-2", "."],
-            cwd=data,
-            env=env,
-        )
-    )
+    timings.append(anchor("next night: tar | zstd -3 (anchor)"))
+    timings.append(borg_create(f"next night: borg create ({changed} files changed)", "bench-2"))
     print(
         f"sizes: tar.zst {archive.stat().st_size / 1e6:.1f} MB, borg repository "
         f"{sum(p.stat().st_size for p in repo.rglob('*') if p.is_file()) / 1e6:.1f} MB"
