@@ -5,19 +5,17 @@ weakness it names."""
 from __future__ import annotations
 
 import base64
-import datetime
 import hashlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from cryptography.x509.oid import NameOID
 
 from tests.audit.conftest import fake_context, params
+from tests.certs import self_signed
 from toolkit.audit.catalogue import Catalogue
 from toolkit.audit.model import Outcome, Status
 from toolkit.audit.registry import implementations
@@ -300,19 +298,7 @@ def test_an_imaps_certificate_refused_for_the_server_name_fails_mail_09(
 
 def _mx_certificate() -> bytes:
     """A DER certificate for the MX (what STARTTLS presented)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.lab.telework.test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=90))
-        .sign(key, hashes.SHA256())
-    )
+    _, cert = self_signed("mail.lab.telework.test", days=90)
     return cert.public_bytes(Encoding.DER)
 
 

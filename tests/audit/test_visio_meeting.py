@@ -6,19 +6,16 @@ real meeting runs against the lab (tests/integration/test_lab.py)."""
 from __future__ import annotations
 
 import base64
-import datetime
 import hashlib
 import importlib.util
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 
 from tests.audit.conftest import fake_context, params
+from tests.certs import self_signed
 from toolkit.adapters import browser
 from toolkit.audit.catalogue import Catalogue
 from toolkit.audit.model import ControlError, Status
@@ -213,19 +210,7 @@ def test_chromium_accepts_only_the_proven_key_and_resolves_only_the_site() -> No
 
 
 def test_the_pin_is_the_sha256_of_the_certificates_public_key() -> None:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "visio.example.ma")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
+    key, cert = self_signed("visio.example.ma")
     spki = key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
