@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -68,3 +69,26 @@ class Podman:
 
     def network_exists(self, name: str) -> bool:
         return self("network", "exists", name, check=False).returncode == 0
+
+    def remove(self, container: str, *, attempts: int = 4, pause: float = 3.0) -> None:
+        """Remove a container, running or not, and give its processes time to die.
+
+        ``podman rm --force`` kills the container and waits a few seconds for its processes;
+        a loaded host can take longer to reap a large process (a media server flushing its
+        recordings), and podman then gives up with "given PIDs did not die within timeout"
+        while the container is still being stopped. The removal is retried a bounded number
+        of times (``attempts``, ``pause`` seconds apart, growing); a container already gone
+        counts as removed.
+        """
+        for attempt in range(1, attempts + 1):
+            done = self(
+                "rm", "--force", "--ignore", "--time", "5", container, check=False, timeout=60
+            )
+            if done.returncode == 0:
+                return
+            tail = " / ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+            if attempt == attempts:
+                raise ExternalCommandError(
+                    f"podman rm --force {container}: still there after {attempts} attempts: {tail}"
+                )
+            time.sleep(pause * attempt)

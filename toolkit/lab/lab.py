@@ -310,7 +310,7 @@ def up(lab: Lab, step: Callable[[str], None] = lambda _msg: None) -> list[HostSt
     for name, stale in existing.items():
         if name not in wanted:
             step(f"removing {stale['Names'][0]} (no longer in the inventory)")
-            podman("rm", "--force", "--time", "5", stale["Id"])
+            podman.remove(stale["Id"])
     password = keys.admin_password(lab.state).read_text().strip()
     for host in lab.hosts:
         info = existing.get(host.name)
@@ -352,7 +352,7 @@ def down(lab: Lab) -> list[str]:
     podman = Podman()
     removed = []
     for info in podman.containers(f"{LAB_LABEL}={lab.name}"):
-        podman("rm", "--force", "--time", "5", info["Id"], timeout=60)
+        podman.remove(info["Id"])
         removed.append(str(info["Names"][0]))
     for network in lab.all_networks:
         if podman.network_exists(network.name):
