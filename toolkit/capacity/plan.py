@@ -229,10 +229,12 @@ def checks(n: int, items: list[Demand], declared: Declared, ceilings: Ceilings) 
         # the ceilings file is outside input: its text is made printable before any output
         basis = f"measured: toolkit load against {printable(ceiling.target)} on {when}"
         if ceiling.teleworkers > 0:  # a flood run measures rates, not teleworkers
+            demand, resource = float(n), "teleworkers carried"
+            if platform == "video":  # toolkit load meeting: participants in meetings at once
+                demand, resource = _value(items, "video", "participants"), "participants carried"
             found.append(
-                Check(platform, "teleworkers carried", "teleworkers", float(n),
-                      float(ceiling.teleworkers), basis)
-            )  # fmt: skip
+                Check(platform, resource, "teleworkers", demand, float(ceiling.teleworkers), basis)
+            )
         for metric, request in RATE_OF_REQUEST.items():
             rate = ceiling.rates.get(request)
             if rate is not None and rate > 0 and platform == "mail":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,84 +15,26 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from toolkit.adapters.ansible import load_inventory
 from toolkit.adapters.process import run
-from toolkit.capacity.inputs import load_declared, load_profile, save_ceiling
+from toolkit.capacity.inputs import save_ceiling
 from toolkit.cli.common import inventory_options, out
-from toolkit.errors import ToolkitError
 from toolkit.exitcodes import ExitCode
-from toolkit.load.config import (
-    LOOPBACK,
-    MAX_SECONDS,
-    LoadConfig,
-    Probe,
-    Slo,
-    allowed_target,
-    stepped,
-)
+from toolkit.load.config import MAX_SECONDS, LoadConfig
 from toolkit.load.results import LoadResult
-from toolkit.roster.reference import REFERENCE_FILE, load_reference
+from toolkit.load.settings import build_config
 from toolkit.text import printable
 
 #: Extra time a run process gets beyond its ramp (worker start, cleanup).
 RUN_MARGIN_SECONDS = 180
+#: What each platform's cleanup did, as the summary says it.
+CLEANED = {"mail": "test messages deleted", "groupware": "test events deleted"}
 
 
 @click.group()
 def load() -> None:
-    """Load tests with simulated teleworkers (Locust): mail now; VPN (WireGuard handshakes,
-    iperf3 throughput), groupware (web login, CalDAV) and the meeting service come later
-    and are not available yet."""
-
-
-def _inventory_hosts(inventory: Path) -> dict[str, dict[str, Any]]:
-    return {name: dict(h.vars) for name, h in load_inventory(inventory, with_roster=False).items()}
-
-
-def _addresses(hosts: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """Inventory host name -> the address its services are reached at."""
-    found = {}
-    for name, hvars in hosts.items():
-        address = hvars.get("audit_address") or hvars.get("ansible_host")
-        if address:
-            found[name] = str(address)
-    return found
-
-
-def _probe_from_inventory(hosts: dict[str, dict[str, Any]], inventory: Path) -> Probe:
-    """The audit's probe mailbox (audit_params MAIL-11 of a mail server): the directory
-    role's probe account."""
-    for hvars in hosts.values():
-        params = (hvars.get("audit_params") or {}).get("MAIL-11") or {}
-        if params.get("login") and params.get("address") and params.get("password_path"):
-            path = Path(str(params["password_path"]))
-            return Probe(
-                login=str(params["login"]),
-                address=str(params["address"]),
-                password_file=str(path if path.is_absolute() else Path.cwd() / path),
-            )
-    raise ToolkitError(
-        f"{inventory}: no probe account (audit_params MAIL-11 login, address, password_path "
-        "of a mail server); give --login, --address and --password-file",
-        exit_code=ExitCode.USAGE,
-    )
-
-
-def _pacing(inventory: Path) -> dict[str, float]:
-    """Per-user hourly rates of the teleworker profile, from the capacity profile."""
-    figures = load_profile(load_declared(inventory).capacity_profile, {})
-    f = {name: fig.value for name, fig in figures.items()}
-    hours = 8.0
-    if (inventory / REFERENCE_FILE).is_file():
-        span = load_reference(inventory).office_span
-        hours = (span.end - span.start) / 60
-    mails = f["mails_handled_per_day"] / hours
-    return {
-        "sent_per_hour": mails * f["mails_sent_share"],
-        "read_per_hour": mails * (1 - f["mails_sent_share"]),
-        "logins_per_hour": f["imap_logins_per_hour"],
-        "idle_per_hour": 60 / f["imap_idle_minutes"] if f["imap_idle_minutes"] else 0.0,
-    }
+    """Load tests with simulated teleworkers (Locust): mail, groupware (web login, CalDAV)
+    and the meeting service's signalling. The VPN (WireGuard handshakes, iperf3
+    throughput) is not available yet."""
 
 
 def steps_table(result: LoadResult) -> Table:
@@ -111,78 +54,110 @@ def steps_table(result: LoadResult) -> Table:
     return table
 
 
-def _config(inventory: Path, opts: dict[str, Any]) -> LoadConfig:
-    """The run's settings from the options, the inventory (target allowed, probe account)
-    and the capacity profile (pacing); usage errors name what is wrong."""
-    target = opts["target"] or "127.0.0.1"
-    needs_inventory = target not in LOOPBACK or not opts["login"]
-    hosts = _inventory_hosts(inventory) if needs_inventory else {}
-    address = allowed_target(target, _addresses(hosts))
-    if opts["login"] and opts["address"] and opts["password_file"]:
-        probe = Probe(
-            login=opts["login"],
-            address=opts["address"],
-            password_file=str(Path(opts["password_file"]).resolve()),
-        )
-    else:
-        probe = _probe_from_inventory(hosts, inventory)
-    try:
-        steps = (
-            tuple(int(s) for s in opts["steps"].split(","))
-            if opts["steps"]
-            else stepped(opts["max_users"], opts["step_count"])
-        )
-    except ValueError as exc:
-        raise ToolkitError(
-            f"--steps {opts['steps']!r}: not a list of numbers", exit_code=ExitCode.USAGE
-        ) from exc
-    slo = Slo(p95_ms=opts["slo_p95_ms"], error_rate=opts["slo_error_rate"])
-    pace = _pacing(inventory)
-    # An inventory host: the name and CA its TLS services present, as the audit checks them.
-    host = hosts.get(target, {})
-    server_name = opts["server_name"] or str(host.get("audit_server_name") or target)
-    ca = str(host.get("audit_ca_file") or "")
-    ca_file = str(Path(opts["ca_file"]).resolve()) if opts["ca_file"] else ca
-    if ca_file and not Path(ca_file).is_absolute():
-        ca_file = str(inventory / ca_file)
-    try:
-        return LoadConfig(
-            profile=opts["profile"], target=address, server_name=server_name, ca_file=ca_file,
-            smtp_port=opts["smtp_port"], imap_port=opts["imap_port"],
-            smtp_plain=opts["smtp_plain"], probe=probe, steps=steps,
-            step_seconds=opts["step_seconds"], spawn_rate=opts["spawn_rate"],
-            max_rate=opts["max_rate"], slo=slo, sent_per_hour=pace["sent_per_hour"],
-            read_per_hour=pace["read_per_hour"], logins_per_hour=pace["logins_per_hour"],
-            idle_per_hour=pace["idle_per_hour"],
-        )  # fmt: skip
-    except ValueError as exc:
-        raise ToolkitError(f"invalid load settings: {exc}", exit_code=ExitCode.USAGE) from exc
+def ramp_options(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options every platform's command takes: target, probe, ramp, SLO, workers."""
+    options = [
+        inventory_options,
+        click.option(
+            "--target", help=f"{what}: 127.0.0.1, ::1, or a host (or address) of the inventory."
+        ),
+        click.option(
+            "--server-name",
+            help="Name its certificate must carry (default: the host's audit_server_name, "
+            "or --target).",
+        ),
+        click.option(
+            "--ca-file",
+            type=click.Path(exists=True, dir_okay=False),
+            default=None,
+            help="CA of its certificate (default: the host's audit_ca_file, else the system's).",
+        ),
+        click.option("--login", help="Probe account (default: the inventory's audit probe)."),
+        click.option(
+            "--password-file",
+            type=click.Path(exists=True, dir_okay=False),
+            help="File holding the probe's password.",
+        ),
+        click.option(
+            "--steps",
+            help="Users at each step, e.g. 50,100,200 (default: --max-users in --step-count "
+            "steps).",
+        ),
+        click.option("--max-users", type=int, default=100, show_default=True),
+        click.option("--step-count", type=int, default=5, show_default=True),
+        click.option("--step-seconds", type=float, default=30.0, show_default=True),
+        click.option(
+            "--spawn-rate",
+            type=float,
+            default=50.0,
+            show_default=True,
+            help="Users started a second.",
+        ),
+        click.option(
+            "--max-rate",
+            type=float,
+            default=500.0,
+            show_default=True,
+            help="Operations a second, all workers together.",
+        ),
+        click.option("--slo-p95-ms", type=float, default=1000.0, show_default=True),
+        click.option("--slo-error-rate", type=float, default=0.01, show_default=True),
+        click.option(
+            "--require",
+            type=int,
+            help="Exit 3 when fewer users are carried (default: the top step).",
+        ),
+        click.option(
+            "--workers",
+            type=int,
+            default=0,
+            show_default=True,
+            help="Local Locust worker processes (0: one process).",
+        ),
+        click.option(
+            "--remote-workers",
+            type=int,
+            default=0,
+            show_default=True,
+            help="Workers on other machines to wait for (`toolkit load worker --master-host`).",
+        ),
+        click.option(
+            "--master-bind",
+            default="127.0.0.1",
+            show_default=True,
+            help="Address the master listens on for workers.",
+        ),
+        click.option("--master-port", type=int, default=5557, show_default=True),
+        click.option(
+            "--save/--no-save",
+            default=True,
+            show_default=True,
+            help="Save the ceiling to <inventory>/capacity/ceilings.json.",
+        ),
+        click.option(
+            "-o",
+            "--output",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Also write the result as JSON here.",
+        ),
+    ]
+
+    def apply(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
+HTTPS_PORT = click.option("--https-port", type=int, default=443, show_default=True)
 
 
 @load.command()
-@inventory_options
-@click.option(
-    "--target", help="Mail server: 127.0.0.1, ::1, or a host (or address) of the inventory."
-)
-@click.option(
-    "--server-name",
-    help="Name its certificate must carry (default: the host's audit_server_name, or --target).",
-)
-@click.option(
-    "--ca-file",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="CA of its certificate (default: the host's audit_ca_file, else the system's).",
-)
+@ramp_options("Mail server")
 @click.option("--smtp-port", type=int, default=587, show_default=True)
 @click.option("--imap-port", type=int, default=993, show_default=True)
-@click.option("--login", help="Probe account (default: the inventory's audit probe, MAIL-11).")
 @click.option("--address", help="The probe account's mail address.")
-@click.option(
-    "--password-file",
-    type=click.Path(exists=True, dir_okay=False),
-    help="File holding the probe's password.",
-)
 @click.option(
     "--profile",
     type=click.Choice(["teleworker", "flood"]),
@@ -196,61 +171,6 @@ def _config(inventory: Path, opts: dict[str, Any]) -> LoadConfig:
     is_flag=True,
     help="flood only: plain SMTP, no STARTTLS nor AUTH (smtp-source's way).",
 )
-@click.option(
-    "--steps",
-    help="Users at each step, e.g. 50,100,200 (default: --max-users in --step-count steps).",
-)
-@click.option("--max-users", type=int, default=100, show_default=True)
-@click.option("--step-count", type=int, default=5, show_default=True)
-@click.option("--step-seconds", type=float, default=30.0, show_default=True)
-@click.option(
-    "--spawn-rate", type=float, default=50.0, show_default=True, help="Users started a second."
-)
-@click.option(
-    "--max-rate",
-    type=float,
-    default=500.0,
-    show_default=True,
-    help="Operations a second, all workers together.",
-)
-@click.option("--slo-p95-ms", type=float, default=1000.0, show_default=True)
-@click.option("--slo-error-rate", type=float, default=0.01, show_default=True)
-@click.option(
-    "--require", type=int, help="Exit 3 when fewer users are carried (default: the top step)."
-)
-@click.option(
-    "--workers",
-    type=int,
-    default=0,
-    show_default=True,
-    help="Local Locust worker processes (0: one process).",
-)
-@click.option(
-    "--remote-workers",
-    type=int,
-    default=0,
-    show_default=True,
-    help="Workers on other machines to wait for (`toolkit load worker --master-host`).",
-)
-@click.option(
-    "--master-bind",
-    default="127.0.0.1",
-    show_default=True,
-    help="Address the master listens on for workers.",
-)
-@click.option("--master-port", type=int, default=5557, show_default=True)
-@click.option(
-    "--save/--no-save",
-    default=True,
-    show_default=True,
-    help="Save the ceiling to <inventory>/capacity/ceilings.json.",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the result as JSON here.",
-)
 def mail(inventory: Path, **opts: Any) -> None:
     """Simulated teleworkers against the mail server: submission on 587 (STARTTLS, AUTH),
     IMAP over TLS (login, IDLE, fetch), on a stepped ramp. The highest step whose p95
@@ -260,15 +180,73 @@ def mail(inventory: Path, **opts: Any) -> None:
     Bounded: users, operations a second and duration are capped, and only 127.0.0.1, ::1
     or hosts of the inventory may be targeted. Exits 3 when fewer users than --require
     (default: the top step) are carried."""
-    config = _config(inventory, opts)
+    report(inventory, build_config("mail", inventory, opts), opts)
+
+
+@load.command()
+@ramp_options("Groupware (SOGo) host")
+@HTTPS_PORT
+@click.option(
+    "--events-per-hour", type=float, default=1.0, show_default=True,
+    help="Events a user creates (and reads back) an hour.",
+)  # fmt: skip
+def groupware(inventory: Path, **opts: Any) -> None:
+    """Simulated teleworkers on the groupware (SOGo): a web login (/SOGo/connect), calendar
+    pages, events created in the probe's personal calendar over CalDAV and read back
+    (REPORT), paced by the activity profile, on a stepped ramp. The ceiling feeds the
+    `web` platform of `toolkit capacity plan`; the run's events are deleted afterwards.
+
+    Bounded like `toolkit load mail`; exits 3 when fewer users than --require are carried."""
+    report(inventory, build_config("groupware", inventory, opts), opts)
+
+
+@load.command()
+@ramp_options("Videoconference host")
+@HTTPS_PORT
+@click.option(
+    "--meeting-size",
+    type=int,
+    default=None,
+    help="Participants a room (default: the capacity profile's meeting_size).",
+)
+@click.option(
+    "--keepalive-seconds",
+    type=float,
+    default=25.0,
+    show_default=True,
+    help="Seconds between a participant's Janus keepalives (janus.js: 25).",
+)
+@click.option(
+    "--joins-per-hour",
+    type=float,
+    default=2.0,
+    show_default=True,
+    help="Meetings a participant leaves and joins again an hour.",
+)
+def meeting(inventory: Path, **opts: Any) -> None:
+    """Simulated meeting participants, signalling only: login to the meeting application,
+    its Janus token, a Janus session, VideoRoom attached and joined as a publisher (no
+    media), keepalives, leave. The ceiling (participants in meetings at once) feeds the
+    `video` platform of `toolkit capacity plan`.
+
+    Bounded like `toolkit load mail`; exits 3 when fewer users than --require are carried."""
+    report(inventory, build_config("meeting", inventory, opts), opts)
+
+
+def report(inventory: Path, config: LoadConfig, opts: dict[str, Any]) -> None:
+    """Run, print the steps and the ceiling, save it, exit 3 below --require."""
     result = run_load(config, opts)
     out.print(steps_table(result))
     carried = result.carried
-    noun = "teleworkers" if config.profile == "teleworker" else "concurrent submitters"
+    noun = {"mail": "teleworkers", "groupware": "teleworkers", "meeting": "participants"}
+    what = noun[config.platform] if config.profile == "teleworker" else "concurrent submitters"
     slo = f"p95 <= {config.slo.p95_ms:g} ms, errors <= {100 * config.slo.error_rate:g} %"
-    out.print(f"{config.platform}: carries {carried} {noun} (SLO {slo})", markup=False)
-    if result.cleanup_deleted is not None:
-        out.print(f"cleanup: {result.cleanup_deleted} test messages deleted", markup=False)
+    out.print(f"{config.platform}: carries {carried} {what} (SLO {slo})", markup=False)
+    if config.platform == "meeting":
+        out.print("cleanup: every participant left its room as it stopped", markup=False)
+    elif result.cleanup_deleted is not None:
+        done = CLEANED[config.platform]
+        out.print(f"cleanup: {result.cleanup_deleted} {done}", markup=False)
     else:
         out.print(f"cleanup failed: {printable(result.cleanup_error)}", style="red", markup=False)
     ceiling = result.ceiling()
@@ -287,11 +265,23 @@ def run_load(config: LoadConfig, opts: dict[str, Any]) -> LoadResult:
         config_file.write_text(config.model_dump_json(), encoding="utf-8")
         os.chmod(config_file, 0o600)
         run(
-            [sys.executable, "-m", "toolkit.load.run", str(config_file), str(result_file),
-             "--workers", str(opts["workers"]), "--remote-workers", str(opts["remote_workers"]),
-             "--master-bind", opts["master_bind"], "--master-port", str(opts["master_port"])],
+            [
+                sys.executable,
+                "-m",
+                "toolkit.load.run",
+                str(config_file),
+                str(result_file),
+                "--workers",
+                str(opts["workers"]),
+                "--remote-workers",
+                str(opts["remote_workers"]),
+                "--master-bind",
+                opts["master_bind"],
+                "--master-port",
+                str(opts["master_port"]),
+            ],
             timeout=config.duration + RUN_MARGIN_SECONDS,
-        )  # fmt: skip
+        )
         return LoadResult.model_validate_json(result_file.read_bytes())
 
 
@@ -304,7 +294,14 @@ def worker(master_host: str, master_port: int) -> None:
     """A Locust worker for a run started elsewhere: takes its settings from the master,
     the probe's password from the same file path on this machine."""
     run(
-        [sys.executable, "-m", "toolkit.load.worker", "--master-host", master_host,
-         "--master-port", str(master_port)],
+        [
+            sys.executable,
+            "-m",
+            "toolkit.load.worker",
+            "--master-host",
+            master_host,
+            "--master-port",
+            str(master_port),
+        ],
         timeout=MAX_SECONDS + RUN_MARGIN_SECONDS,
-    )  # fmt: skip
+    )

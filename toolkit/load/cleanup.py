@@ -1,12 +1,17 @@
 """After a run: every message carrying the run's token is deleted from the probe mailbox
-(IMAP SEARCH HEADER, STORE \\Deleted, EXPUNGE), so the mailbox is left as it was."""
+(IMAP SEARCH HEADER, STORE \\Deleted, EXPUNGE), every groupware event carrying it from the
+probe's calendar, so both are left as they were."""
 
 from __future__ import annotations
 
+import base64
 import imaplib
+import re
+import urllib.parse
 
 from toolkit.controls import tls
 from toolkit.load.config import HEADER, LoadConfig, read_password
+from toolkit.load.https import Client
 
 #: Messages deleted per STORE command (bounded command lines).
 BATCH = 500
@@ -33,3 +38,42 @@ def delete_messages(config: LoadConfig) -> int:
             imap.logout()
         except (OSError, imaplib.IMAP4.error):
             imap.shutdown()
+
+
+#: Largest calendar listing read (hrefs of a probe's calendar), and events deleted a run.
+MAX_LISTING = 20_000_000
+MAX_DELETIONS = 100_000
+_HREF = re.compile(rb"<(?:[A-Za-z0-9_]+:)?href>([^<]{1,1000})</(?:[A-Za-z0-9_]+:)?href>")
+
+
+def delete_events(config: LoadConfig) -> int:
+    """Delete every event of the run left in the probe's personal calendar (PROPFIND
+    Depth 1, then DELETE of each file named with the run's token); how many."""
+    prefix = f"telework-load-{config.token}-"
+    collection = f"/SOGo/dav/{config.probe.login}/Calendar/personal/"
+    password = read_password(config.probe)
+    basic = base64.b64encode(f"{config.probe.login}:{password}".encode()).decode()
+    auth = {"Authorization": f"Basic {basic}"}
+    context = tls.verifying_context(config.ca_file)
+    client = Client(config.target, config.https_port, config.server_name, context, config.timeout)
+    try:
+        listing = client.request(
+            "PROPFIND", collection, b'<?xml version="1.0"?><propfind xmlns="DAV:"><prop>'
+            b"<getetag/></prop></propfind>",
+            {**auth, "Depth": "1", "Content-Type": "application/xml"}, max_body=MAX_LISTING,
+        ).expect(207)  # fmt: skip
+        ours = sorted(
+            {
+                collection + name
+                for href in _HREF.findall(listing.body)
+                if (
+                    name := urllib.parse.unquote(href.decode("utf-8", "replace")).rsplit("/", 1)[-1]
+                ).startswith(prefix)
+                and re.fullmatch(r"[A-Za-z0-9-]{1,80}\.ics", name)
+            }
+        )[:MAX_DELETIONS]
+        for path in ours:
+            client.request("DELETE", path, headers=auth).expect(204, 200, 404)
+        return len(ours)
+    finally:
+        client.close()

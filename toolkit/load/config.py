@@ -4,7 +4,10 @@ import): the CLI builds it, the run process and every worker read it.
 Bounds: every run has at most :data:`MAX_USERS` simulated users, at most
 :data:`MAX_RATE` operations a second (``max_rate``, shared by all processes), lasts at most
 :data:`MAX_SECONDS`, and targets only 127.0.0.1, ::1 or an address the inventory names
-(:func:`allowed_target`)."""
+(:func:`allowed_target`).
+
+Platforms: ``mail`` (SMTP submission, IMAP), ``groupware`` (SOGo: web login, CalDAV) and
+``meeting`` (the meeting application's login and Janus token, Janus signalling)."""
 
 from __future__ import annotations
 
@@ -24,6 +27,8 @@ MAX_SECONDS = 3_600
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
 #: Header every message of a run carries (its token): cleanup deletes by it.
 HEADER = "X-Telework-Load"
+#: Platform of a load run -> platform of ``capacity plan`` its ceiling is checked on.
+CAPACITY_PLATFORM = {"mail": "mail", "groupware": "web", "meeting": "video"}
 
 
 class Slo(BaseModel):
@@ -40,15 +45,16 @@ class Probe(BaseModel):
     which each worker reads itself (it never crosses the master/worker link)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    login: str
-    address: str
+    login: str = Field(pattern=r"^[A-Za-z0-9._@-]{1,64}$")
+    #: Mail address (mail only: messages are sent to it).
+    address: str = ""
     password_file: str
 
 
 class LoadConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    platform: Literal["mail"] = "mail"
+    platform: Literal["mail", "groupware", "meeting"] = "mail"
     #: teleworker: paced like the activity profile (mixed mail use); flood: SMTP submissions
     #: back to back (the server's ceiling in messages a second).
     profile: Literal["teleworker", "flood"] = "teleworker"
@@ -57,6 +63,8 @@ class LoadConfig(BaseModel):
     ca_file: str = ""
     smtp_port: int = Field(default=587, gt=0, lt=65536)
     imap_port: int = Field(default=993, gt=0, lt=65536)
+    #: groupware and meeting: their HTTPS port.
+    https_port: int = Field(default=443, gt=0, lt=65536)
     #: flood only: plain SMTP without STARTTLS nor AUTH (the anchor smtp-source speaks).
     smtp_plain: bool = False
     probe: Probe
@@ -70,6 +78,16 @@ class LoadConfig(BaseModel):
     read_per_hour: float = Field(default=10.6, ge=0)
     logins_per_hour: float = Field(default=2.0, ge=0)
     idle_per_hour: float = Field(default=60 / 29, ge=0)
+    #: groupware pacing, per user and hour: pages opened, events created (each read back
+    #: with a REPORT), web logins.
+    pages_per_hour: float = Field(default=20.0, ge=0)
+    events_per_hour: float = Field(default=1.0, ge=0)
+    web_logins_per_hour: float = Field(default=1.0, ge=0)
+    #: meeting: participants a room (each a publisher), Janus keepalives (janus.js sends
+    #: one every 25 s), meetings joined an hour (a leave and a join in another room).
+    meeting_size: int = Field(default=6, ge=1, le=100)
+    keepalive_seconds: float = Field(default=25.0, gt=0, le=55)
+    joins_per_hour: float = Field(default=2.0, ge=0)
     message_bytes: int = Field(default=2_000, gt=0, le=10_000_000)
     timeout: float = Field(default=10.0, gt=0, le=120)
     token: str = Field(default_factory=lambda: secrets.token_hex(8), pattern=r"^[0-9a-f]{16}$")
@@ -82,6 +100,10 @@ class LoadConfig(BaseModel):
             raise ValueError("steps must go up (a stepped ramp)")
         if self.duration > MAX_SECONDS:
             raise ValueError(f"a run lasts at most {MAX_SECONDS} s (steps x step seconds)")
+        if self.platform != "mail" and (self.profile == "flood" or self.smtp_plain):
+            raise ValueError("profile: flood and smtp_plain are for the mail platform only")
+        if self.platform == "mail" and not self.probe.address:
+            raise ValueError("probe.address: the mail platform sends to the probe's address")
         return self
 
     @property

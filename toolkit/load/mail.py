@@ -11,17 +11,16 @@ import contextlib
 import imaplib
 import random
 import ssl
-import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from typing import Any
 
-import gevent
 from locust import User, task
 
 from toolkit.controls import tls
 from toolkit.load import smtp
+from toolkit.load.base import Limiter, TimedUser
 from toolkit.load.config import HEADER, LoadConfig, read_password
 
 #: Set once per process before users start (the runner, or the worker on the master's
@@ -30,10 +29,10 @@ STATE: dict[str, Any] = {}
 
 
 def configure(config: LoadConfig, rate_share: float) -> None:
+    TimedUser.limiter = Limiter(rate_share)
     STATE.update(
         config=config,
         password=read_password(config.probe),
-        limiter=Limiter(rate_share),
         tls=tls_context(config),  # one context: its CA file is read once
         message=message(config).as_bytes(policy=SMTP_POLICY),
     )
@@ -42,21 +41,6 @@ def configure(config: LoadConfig, rate_share: float) -> None:
 def _config() -> LoadConfig:
     config: LoadConfig = STATE["config"]
     return config
-
-
-class Limiter:
-    """At most ``rate`` operations a second in this process (the run's ``max_rate`` shared
-    between processes): an operation waits for its slot."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval, self.next = 1.0 / rate, time.monotonic()
-
-    def wait(self) -> None:
-        now = time.monotonic()
-        slot = max(now, self.next)
-        self.next = slot + self.interval
-        if slot > now:
-            gevent.sleep(slot - now)
 
 
 def tls_context(config: LoadConfig) -> ssl.SSLContext:
@@ -73,27 +57,13 @@ def message(config: LoadConfig) -> EmailMessage:
     return msg
 
 
-class MailUser(User):
+class MailUser(TimedUser):
     """Base class: timed operations reported to Locust's statistics."""
 
     abstract = True
 
-    def measure(self, kind: str, name: str, action: Callable[[], int]) -> None:
-        STATE["limiter"].wait()
-        start = time.perf_counter()
-        length, error = 0, None
-        try:
-            length = action()
-        except (OSError, imaplib.IMAP4.error, tls.CertificateRefusedError) as exc:
-            error = exc
-        self.environment.events.request.fire(
-            request_type=kind,
-            name=name,
-            response_time=(time.perf_counter() - start) * 1000,
-            response_length=length,
-            exception=error,
-            context={},
-        )
+    def measure_mail(self, kind: str, name: str, action: Callable[[], int]) -> None:
+        self.measure(kind, name, action, _config().timeout * 3)
 
     def submit(self) -> int:
         """One message on the submission port: STARTTLS, AUTH, MAIL, RCPT, DATA, QUIT."""
@@ -116,7 +86,7 @@ class SmtpFlood(MailUser):
 
     @task
     def send(self) -> None:
-        self.measure("SMTP", "smtp submit", self.submit)
+        self.measure_mail("SMTP", "smtp submit", self.submit)
 
 
 class MailTeleworker(MailUser):
@@ -130,7 +100,7 @@ class MailTeleworker(MailUser):
 
     def on_start(self) -> None:
         self.imap: imaplib.IMAP4_SSL | None = None
-        self.measure("IMAP", "imap login", self.login)
+        self.measure_mail("IMAP", "imap login", self.login)
 
     def on_stop(self) -> None:
         if self.imap is not None:
@@ -195,7 +165,7 @@ class MailTeleworker(MailUser):
             ("IMAP", "imap idle", self.idle, c.idle_per_hour),
         ]
         kind, name, action, _ = random.choices(kinds, weights=[k[3] for k in kinds])[0]  # noqa: S311 (pacing)
-        self.measure(kind, name, action)
+        self.measure_mail(kind, name, action)
 
 
 def user_classes(config: LoadConfig) -> list[type[User]]:

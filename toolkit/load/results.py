@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from toolkit.capacity.inputs import Ceiling
-from toolkit.load.config import Slo
+from toolkit.load.config import CAPACITY_PLATFORM, Slo
 
 
 class RequestStats(BaseModel):
@@ -80,7 +80,7 @@ class LoadResult(BaseModel):
         if step is None:
             return None
         return Ceiling(
-            platform=self.platform,
+            platform=CAPACITY_PLATFORM.get(self.platform, self.platform),
             teleworkers=step.users if self.profile == "teleworker" else 0,
             rates={r.name: round(r.rps, 3) for r in step.requests},
             p95_ms=step.p95_ms,

@@ -1,6 +1,6 @@
 """The process of one ``toolkit load`` run (``python -m toolkit.load.run CONFIG RESULT``):
 Locust is imported first (it patches the process for gevent), the ramp runs, the probe
-mailbox is cleaned, the result is written as JSON for the CLI to report."""
+mailbox or calendar is cleaned, the result is written as JSON for the CLI to report."""
 
 # ruff: noqa: I001  (Locust is imported first: it patches the process for gevent)
 from __future__ import annotations
@@ -8,14 +8,16 @@ from __future__ import annotations
 import locust  # noqa: F401  first: Locust patches the process for gevent
 
 import argparse
+import http.client
 import imaplib
 import logging
 from pathlib import Path
 
 from toolkit.errors import ToolkitError
-from toolkit.load.cleanup import delete_messages
+from toolkit.load.cleanup import delete_events, delete_messages
 from toolkit.load.config import LoadConfig
 from toolkit.load.runner import ramp
+from toolkit.text import printable
 
 
 def main() -> None:
@@ -41,11 +43,13 @@ def main() -> None:
         master_bind=args.master_bind,
         master_port=args.master_port,
     )
-    if not args.no_cleanup:
+    # meeting: each participant left its room and destroyed its Janus session as it stopped
+    clean = {"mail": delete_messages, "groupware": delete_events}.get(config.platform)
+    if clean is not None and not args.no_cleanup:
         try:
-            result = result.model_copy(update={"cleanup_deleted": delete_messages(config)})
-        except (OSError, imaplib.IMAP4.error, ToolkitError) as exc:
-            result = result.model_copy(update={"cleanup_error": str(exc)[:300]})
+            result = result.model_copy(update={"cleanup_deleted": clean(config)})
+        except (OSError, imaplib.IMAP4.error, http.client.HTTPException, ToolkitError) as exc:
+            result = result.model_copy(update={"cleanup_error": printable(str(exc)[:300])})
     args.result.write_text(result.model_dump_json(indent=2), encoding="utf-8")
 
 

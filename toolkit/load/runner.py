@@ -17,9 +17,10 @@ from locust.env import Environment
 from locust.runners import MasterRunner, Runner
 
 from toolkit.errors import ToolkitError
-from toolkit.load import mail
+from toolkit.load import classes
 from toolkit.load.config import LoadConfig
 from toolkit.load.results import LoadResult, RequestStats, StepResult
+from toolkit.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,10 @@ MAX_ERRORS = 5
 def _snapshot(env: Environment, users: int, seconds: float, running: int) -> StepResult:
     requests = []
     for (name, _method), entry in sorted(env.stats.entries.items()):
-        errors = sorted({str(e.error)[:200] for e in env.stats.errors.values() if e.name == name})[
-            :MAX_ERRORS
-        ]
+        # error texts carry what servers said: made printable before they reach JSON
+        errors = sorted(
+            {printable(str(e.error)[:200]) for e in env.stats.errors.values() if e.name == name}
+        )[:MAX_ERRORS]
         requests.append(
             RequestStats(
                 name=name,
@@ -87,7 +89,7 @@ def ramp(
     master_port: int = 5557,
 ) -> LoadResult:
     """Run the stepped ramp of ``config``; with workers, as a Locust master."""
-    env = Environment(user_classes=mail.user_classes(config), stop_timeout=USER_STOP_SECONDS)
+    env = Environment(user_classes=classes.user_classes(config), stop_timeout=USER_STOP_SECONDS)
     workers = local_workers + remote_workers
     procs: list[subprocess.Popen[bytes]] = []
     started = datetime.now(UTC)
@@ -109,7 +111,7 @@ def ramp(
             _reap(procs)
             raise
     else:
-        mail.configure(config, config.max_rate)
+        classes.configure(config, config.max_rate)
         runner = env.create_local_runner()
     steps: list[StepResult] = []
     lag = WORKER_REPORT_SECONDS * 1.5 if workers else 0.0

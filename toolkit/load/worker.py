@@ -16,7 +16,7 @@ import gevent
 import gevent.event
 from locust.env import Environment
 
-from toolkit.load import mail
+from toolkit.load import classes
 from toolkit.load.config import LoadConfig
 from toolkit.load.config import MAX_SECONDS
 from toolkit.load.runner import (
@@ -38,15 +38,13 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="load worker: %(message)s")
     locust.runners.WORKER_REPORT_INTERVAL = WORKER_REPORT_SECONDS
-    env = Environment(
-        user_classes=[mail.SmtpFlood, mail.MailTeleworker], stop_timeout=USER_STOP_SECONDS
-    )
+    env = Environment(user_classes=classes.ALL, stop_timeout=USER_STOP_SECONDS)
     runner = env.create_worker_runner(args.master_host, args.master_port)
     done = gevent.event.Event()
 
     def on_config(environment: Environment, msg: Any, **_: Any) -> None:
         config = LoadConfig.model_validate(msg.data["config"])
-        mail.configure(config, float(msg.data["rate_share"]))
+        classes.configure(config, float(msg.data["rate_share"]))
         gevent.spawn_later(config.duration + GRACE_SECONDS, done.set)
 
     runner.register_message(CONFIG_MESSAGE, on_config)

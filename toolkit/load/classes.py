@@ -1,0 +1,37 @@
+"""The user classes of every platform, for the run process and its workers (Locust)."""
+
+from __future__ import annotations
+
+from locust import User
+
+from toolkit.load import groupware, mail, meeting
+from toolkit.load.base import Limiter, TimedUser
+from toolkit.load.config import LoadConfig
+
+#: Every class a worker may be asked to run.
+ALL: list[type[User]] = [
+    mail.SmtpFlood,
+    mail.MailTeleworker,
+    groupware.GroupwareTeleworker,
+    meeting.MeetingTeleworker,
+]
+
+
+def user_classes(config: LoadConfig) -> list[type[User]]:
+    if config.platform == "groupware":
+        return [groupware.GroupwareTeleworker]
+    if config.platform == "meeting":
+        return [meeting.MeetingTeleworker]
+    return mail.user_classes(config)
+
+
+def configure(config: LoadConfig, rate_share: float) -> None:
+    """Set once per process before users start: the rate share and the platform's state
+    (the probe's password read from its file here)."""
+    if config.platform == "groupware":
+        groupware.configure(config)
+    elif config.platform == "meeting":
+        meeting.configure(config)
+    else:
+        mail.configure(config, rate_share)
+    TimedUser.limiter = Limiter(rate_share)
