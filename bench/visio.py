@@ -20,6 +20,7 @@ does, with headless browsers (bench/visio_room.py, whose options it takes).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import socket
@@ -35,6 +36,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+
+from toolkit.load.janus import JanusError, Session
 
 TIMEOUT = 15
 
@@ -85,32 +88,24 @@ def session(ca: str) -> requests.Session:
 
 
 def janus_join(s: requests.Session, base: str, token: str, room: str) -> bool:
-    def post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-        body = {**body, "transaction": uuid.uuid4().hex, "token": token}
-        answer: dict[str, Any] = s.post(url, json=body, timeout=TIMEOUT).json()
-        return answer
+    """Session, VideoRoom attached, joined as a publisher (the "joined" event counted),
+    session destroyed: toolkit load meeting's own Janus signalling."""
 
-    sid = post(f"{base}/janus", {"janus": "create"})["data"]["id"]
+    def transport(path: str, body: dict[str, Any] | None) -> Any:
+        if body is None:
+            return s.get(f"{base}{path}", timeout=TIMEOUT).json()
+        return s.post(f"{base}{path}", json=body, timeout=TIMEOUT).json()
+
+    session = Session(transport, "/janus", token, TIMEOUT)
     try:
-        hid = post(f"{base}/janus/{sid}", {"janus": "attach", "plugin": "janus.plugin.videoroom"})[
-            "data"
-        ]["id"]
-        join = {"request": "join", "ptype": "publisher", "room": room, "display": "bench"}
-        post(f"{base}/janus/{sid}/{hid}", {"janus": "message", "body": join})
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            events = s.get(
-                f"{base}/janus/{sid}", params={"maxev": "5", "token": token}, timeout=TIMEOUT
-            ).json()
-            for event in events if isinstance(events, list) else [events]:
-                data = event.get("plugindata", {}).get("data", {})
-                if data.get("videoroom") == "joined":
-                    return True
-                if "error_code" in data:
-                    return False
+        session.create()
+        session.join(room, "bench")
+        return True
+    except JanusError:
         return False
     finally:
-        post(f"{base}/janus/{sid}", {"janus": "destroy"})
+        with contextlib.suppress(JanusError, requests.RequestException, ValueError):
+            session.destroy()
 
 
 def hammer(

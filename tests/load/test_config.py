@@ -15,6 +15,7 @@ from toolkit.cli.main import cli
 from toolkit.exitcodes import ExitCode
 from toolkit.load.config import MAX_USERS, LoadConfig, Probe, Slo
 from toolkit.load.results import LoadResult, RequestStats, StepResult
+from toolkit.load.settings import inventory_hosts, probe_from_inventory
 
 PROBE = Probe(login="p", address="p@lab.telework.test", password_file="/nonexistent")
 
@@ -69,3 +70,41 @@ def test_the_command_refuses_a_target_the_inventory_does_not_name(tmp_path: obje
     assert result.exit_code == ExitCode.USAGE, result.output
     assert "refusing to load '192.0.2.10'" in result.output
     assert "mail" in result.output  # the hosts it may target are named
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        ({"platform": "groupware", "profile": "flood"}, "for the mail platform only"),
+        ({"platform": "meeting", "smtp_plain": True}, "for the mail platform only"),
+        ({"probe": Probe(login="p", password_file="/x")}, "probe.address"),
+        ({"platform": "meeting", "meeting_size": 0}, "meeting_size"),
+        ({"platform": "meeting", "keepalive_seconds": 120}, "keepalive_seconds"),
+    ],
+)
+def test_settings_that_do_not_fit_the_platform_are_refused(
+    changes: dict[str, object], why: str
+) -> None:
+    with pytest.raises(ValidationError, match=why):
+        config(**changes)
+
+
+def test_a_wrong_setting_is_one_usage_error_naming_its_field(tmp_path: object) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["load", "meeting", "-i", str(REPO / "inventories" / "lab"), "--target", "127.0.0.1",
+         "--login", "p", "--password-file", __file__, "--meeting-size", "0"],
+    )  # fmt: skip
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "invalid load settings: meeting_size: Input should be greater than or equal to 1" in (
+        " ".join(result.output.split())
+    )
+
+
+def test_the_meeting_probe_is_the_audits_vc06_publisher(tmp_path: object) -> None:
+    lab = REPO / "inventories" / "lab"
+    probe = probe_from_inventory("meeting", inventory_hosts(lab), lab)
+    assert probe.login == "audit-probe"
+    assert probe.password_file.endswith(".credentials/directory/probes/audit-probe.password")
+    groupware = probe_from_inventory("groupware", inventory_hosts(lab), lab)
+    assert groupware.login == "audit-probe" and groupware.address

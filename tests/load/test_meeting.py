@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import REPO
 from tests.load import httpservers
 from tests.load.mailserver import PASSWORD
+from tests.unit.test_bench import load as load_bench
 from toolkit.capacity.inputs import load_ceilings
 from toolkit.cli.main import cli
 from toolkit.exitcodes import ExitCode
@@ -93,3 +95,16 @@ def test_a_wrong_password_gets_no_token_and_breaks_the_slo(
     assert login["failures"] == login["count"] >= 2
     assert any("HTTP 401" in e for e in login["errors"])
     assert janus.calls == [] and app.events == []
+
+
+def test_bench_visio_joins_with_the_same_janus_signalling(meeting: Meeting) -> None:
+    running, _, janus = meeting
+    bench = load_bench(REPO / "bench" / "visio.py")
+    s = bench.session(str(running.cert_file))
+    base = f"https://localhost:{running.port}"
+    form = {"username": httpservers.LOGIN, "password": PASSWORD}
+    assert s.post(f"{base}/login", data=form, allow_redirects=False, timeout=5).status_code == 303
+    grant = s.post(f"{base}/api/join", json={"room": "bench-room"}, timeout=5).json()
+    assert bench.janus_join(s, base, grant["token"], "bench-room") is True
+    assert bench.janus_join(s, base, grant["token"], "no-such-room") is False
+    assert janus.created == janus.destroyed == 2
