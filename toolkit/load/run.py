@@ -13,6 +13,7 @@ import imaplib
 import logging
 from pathlib import Path
 
+from toolkit.controls import tls
 from toolkit.errors import ToolkitError
 from toolkit.load.cleanup import delete_events, delete_messages
 from toolkit.load.config import LoadConfig
@@ -48,7 +49,8 @@ def main() -> None:
     if clean is not None and not args.no_cleanup:
         try:
             result = result.model_copy(update={"cleanup_deleted": clean(config)})
-        except (OSError, imaplib.IMAP4.error, http.client.HTTPException, ToolkitError) as exc:
+        except (OSError, imaplib.IMAP4.error, http.client.HTTPException, ToolkitError,
+                tls.CertificateRefusedError) as exc:  # fmt: skip
             result = result.model_copy(update={"cleanup_error": printable(str(exc)[:300])})
     args.result.write_text(result.model_dump_json(indent=2), encoding="utf-8")
 
