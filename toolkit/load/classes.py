@@ -33,5 +33,5 @@ def configure(config: LoadConfig, rate_share: float) -> None:
     elif config.platform == "meeting":
         meeting.configure(config)
     else:
-        mail.configure(config, rate_share)
+        mail.configure(config)
     TimedUser.limiter = Limiter(rate_share)

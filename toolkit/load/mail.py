@@ -20,7 +20,7 @@ from locust import User, task
 
 from toolkit.controls import tls
 from toolkit.load import smtp
-from toolkit.load.base import Limiter, TimedUser
+from toolkit.load.base import TimedUser
 from toolkit.load.config import HEADER, LoadConfig, read_password
 
 #: Set once per process before users start (the runner, or the worker on the master's
@@ -28,8 +28,7 @@ from toolkit.load.config import HEADER, LoadConfig, read_password
 STATE: dict[str, Any] = {}
 
 
-def configure(config: LoadConfig, rate_share: float) -> None:
-    TimedUser.limiter = Limiter(rate_share)
+def configure(config: LoadConfig) -> None:
     STATE.update(
         config=config,
         password=read_password(config.probe),
