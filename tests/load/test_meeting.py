@@ -108,3 +108,23 @@ def test_bench_visio_joins_with_the_same_janus_signalling(meeting: Meeting) -> N
     assert bench.janus_join(s, base, grant["token"], "bench-room") is True
     assert bench.janus_join(s, base, grant["token"], "no-such-room") is False
     assert janus.created == janus.destroyed == 2
+
+
+def test_two_local_workers_fill_rooms_of_their_own_and_every_participant_leaves(
+    meeting: Meeting, inventory: Path, tmp_path: Path
+) -> None:
+    running, app, janus = meeting
+    code, output, result = load(
+        running, tmp_path, "-i", str(inventory), "--steps", "2,4", "--step-seconds", "3",
+        "--meeting-size", "2", "--keepalive-seconds", "0.5", "--joins-per-hour", "0",
+        "--workers", "2", "--master-port", "5596", "--slo-p95-ms", "5000", "--no-save",
+    )  # fmt: skip
+    assert code == ExitCode.OK, output
+    assert result["workers"] == 2
+    assert [s["running"] for s in result["steps"]] == [2, 4]
+    # each worker names its rooms apart: never more participants in a room than its size
+    rooms = [j["room"] for j in janus.joins]
+    assert len(rooms) == 4 and max(rooms.count(r) for r in rooms) <= 2
+    assert janus.refused_tokens == 0
+    assert janus.created == janus.destroyed == 4 and janus.sessions == {}
+    assert len([e for e in app.events if e.startswith("leave ")]) == 4
