@@ -32,6 +32,14 @@ COLLECTION = "telework.toolkit"
 PACKAGED_ANSIBLE_CFG = Path(str(files("toolkit").joinpath("ansible.cfg")))
 
 
+def inventory_path(value: str, inventory: Path) -> Path:
+    """A path an inventory names (a probe's password file, a CA file, ``*_path`` audit
+    parameters): absolute as written, else from the inventory folder, never from the
+    working directory."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (inventory / path).resolve()
+
+
 def find_project_root() -> Path | None:
     """The checkout the toolkit works in: ``$TOOLKIT_PROJECT_DIR``, else the nearest parent
     of the working directory, else of this package, that holds ansible.cfg, playbooks/ and

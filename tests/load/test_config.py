@@ -5,6 +5,7 @@ the inventory refused by the command with exit code 2."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -105,6 +106,31 @@ def test_the_meeting_probe_is_the_audits_vc06_publisher(tmp_path: object) -> Non
     lab = REPO / "inventories" / "lab"
     probe = probe_from_inventory("meeting", inventory_hosts(lab), lab)
     assert probe.login == "audit-probe"
-    assert probe.password_file.endswith(".credentials/directory/probes/audit-probe.password")
+    assert probe.password_file == str(lab / ".credentials/directory/probes/audit-probe.password")
     groupware = probe_from_inventory("groupware", inventory_hosts(lab), lab)
     assert groupware.login == "audit-probe" and groupware.address
+
+
+def test_a_probe_password_path_is_read_from_the_inventory_folder_not_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inventory = tmp_path / "prod"
+    hosts = {"mail": {"audit_params": {"MAIL-11": {
+        "login": "probe", "address": "probe@example.test", "password_path": "secrets/probe.pw"}}}}  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    probe = probe_from_inventory("mail", hosts, inventory)
+    assert probe.password_file == str(inventory / "secrets" / "probe.pw")
+
+
+def test_an_unreadable_probe_password_is_one_usage_error_before_any_load_starts(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "empty.pw").write_text("\n")
+    result = CliRunner().invoke(
+        cli,
+        ["load", "groupware", "-i", str(REPO / "inventories" / "lab"), "--target", "127.0.0.1",
+         "--login", "p", "--password-file", str(tmp_path / "empty.pw")],
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "password of the probe account p: file is empty" in result.output
+    assert "Traceback" not in result.output

@@ -38,6 +38,7 @@ from toolkit.audit.catalogue import Catalogue, Control, Profile, check_param
 from toolkit.errors import InvalidInputError, Problem, SelectionError
 from toolkit.netdev.inventory import device_of
 from toolkit.netdev.model import DeviceSpec
+from toolkit.paths import inventory_path
 
 log = logging.getLogger(__name__)
 
@@ -216,8 +217,7 @@ def _inventory_paths(params: dict[str, dict[str, Any]], inventory: Path) -> None
     for values in params.values():
         for name, value in values.items():
             if name.endswith("_path") and isinstance(value, str) and value:
-                path = Path(value).expanduser()
-                values[name] = str(path if path.is_absolute() else (inventory / path).resolve())
+                values[name] = str(inventory_path(value, inventory))
 
 
 def plan(
@@ -266,8 +266,9 @@ def plan(
         address = str(host.vars.get("audit_address") or endpoint.host)
         ca_file = str(host.vars.get("audit_ca_file") or "")
         if ca_file:
-            ca_path = Path(_render(ca_file, inventory, f"{host.name}.audit_ca_file"))
-            ca_file = str(ca_path if ca_path.is_absolute() else inventory / ca_path)
+            ca_file = str(
+                inventory_path(_render(ca_file, inventory, f"{host.name}.audit_ca_file"), inventory)
+            )
         order = list(catalogue.controls)
         plans.append(
             HostPlan(

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from toolkit.errors import ToolkitError
 from toolkit.exitcodes import ExitCode
+from toolkit.secrets import read_secret
 
 MAX_USERS = 50_000
 MAX_RATE = 5_000.0
@@ -137,9 +138,10 @@ def allowed_target(target: str, inventory_addresses: dict[str, str]) -> str:
 
 
 def read_password(probe: Probe) -> str:
+    """The probe's password; its file may be vault-encrypted, as the audit reads it."""
     try:
-        password = Path(probe.password_file).read_text(encoding="utf-8").strip()
-    except OSError as exc:
+        password = read_secret(Path(probe.password_file)).decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError, ToolkitError) as exc:
         raise ToolkitError(f"password of the probe account {probe.login}: {exc}") from exc
     if not password:
         raise ToolkitError(f"password of the probe account {probe.login}: file is empty")

@@ -14,7 +14,16 @@ from toolkit.adapters.ansible import load_inventory
 from toolkit.capacity.inputs import load_declared, load_profile
 from toolkit.errors import ToolkitError
 from toolkit.exitcodes import ExitCode
-from toolkit.load.config import LOOPBACK, LoadConfig, Probe, Slo, allowed_target, stepped
+from toolkit.load.config import (
+    LOOPBACK,
+    LoadConfig,
+    Probe,
+    Slo,
+    allowed_target,
+    read_password,
+    stepped,
+)
+from toolkit.paths import inventory_path
 from toolkit.roster.reference import REFERENCE_FILE, load_reference
 from toolkit.text import printable
 
@@ -50,11 +59,10 @@ def probe_from_inventory(platform: str, hosts: dict[str, dict[str, Any]], invent
             if params.get(login_key) and params.get(password_key):
                 if platform == "mail" and not params.get("address"):
                     continue
-                path = Path(str(params[password_key]))
                 return Probe(
                     login=str(params[login_key]),
                     address=str(params.get("address") or ""),
-                    password_file=str(path if path.is_absolute() else Path.cwd() / path),
+                    password_file=str(inventory_path(str(params[password_key]), inventory)),
                 )
     control, login_key, password_key = PROBE_PARAMS[platform][0]
     extra = ", address" if platform == "mail" else ""
@@ -119,13 +127,14 @@ def build_config(platform: str, inventory: Path, opts: dict[str, Any]) -> LoadCo
             raise _usage(exc, "probe.") from exc
     else:
         probe = probe_from_inventory(platform, hosts, inventory)
+    read_password(probe)  # unreadable: one error here, before any process starts
     # An inventory host: the name and CA its TLS services present, as the audit checks them.
     host = hosts.get(target, {})
     server_name = opts["server_name"] or str(host.get("audit_server_name") or target)
     ca = str(host.get("audit_ca_file") or "")
     ca_file = str(Path(opts["ca_file"]).resolve()) if opts["ca_file"] else ca
-    if ca_file and not Path(ca_file).is_absolute():
-        ca_file = str(inventory / ca_file)
+    if ca_file:
+        ca_file = str(inventory_path(ca_file, inventory))
     ports = ("smtp_port", "imap_port", "smtp_plain", "https_port", "meeting_size", "profile",
              "events_per_hour", "keepalive_seconds", "joins_per_hour")  # fmt: skip
     chosen = {k: opts[k] for k in ports if opts.get(k) is not None}
