@@ -12,11 +12,12 @@ from click.testing import CliRunner
 from pydantic import ValidationError
 
 from tests.conftest import REPO
+from toolkit.adapters.ansible import load_inventory
 from toolkit.cli.main import cli
 from toolkit.exitcodes import ExitCode
 from toolkit.load.config import MAX_USERS, LoadConfig, Probe, Slo
 from toolkit.load.results import LoadResult, RequestStats, StepResult
-from toolkit.load.settings import inventory_hosts, probe_from_inventory
+from toolkit.load.settings import inventory_hosts, platform_host, probe_from_inventory
 
 PROBE = Probe(login="p", address="p@lab.telework.test", password_file="/nonexistent")
 
@@ -134,3 +135,11 @@ def test_an_unreadable_probe_password_is_one_usage_error_before_any_load_starts(
     assert result.exit_code != 0
     assert "password of the probe account p: file is empty" in result.output
     assert "Traceback" not in result.output
+
+
+def test_without_target_each_platform_loads_the_first_host_of_its_group_in_the_inventory() -> None:
+    lab = load_inventory(REPO / "inventories" / "lab", with_roster=False)
+    assert platform_host("mail", lab) == "mail"
+    assert platform_host("groupware", lab) == "collab"
+    assert platform_host("meeting", lab) == "visio"
+    assert platform_host("meeting", {}) == "127.0.0.1"

@@ -59,7 +59,10 @@ def ramp_options(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
     options = [
         inventory_options,
         click.option(
-            "--target", help=f"{what}: 127.0.0.1, ::1, or a host (or address) of the inventory."
+            "--target",
+            help=f"{what}: 127.0.0.1, ::1, or a host (or address) of the inventory (default: "
+            "the first host of its group, mail_servers, collaboration_servers or "
+            "videoconference_servers; 127.0.0.1 when there is none).",
         ),
         click.option(
             "--server-name",

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from toolkit.adapters.ansible import load_inventory
+from toolkit.adapters.ansible import InventoryHost, load_inventory
 from toolkit.capacity.inputs import load_declared, load_profile
 from toolkit.errors import ToolkitError
 from toolkit.exitcodes import ExitCode
@@ -35,6 +35,20 @@ PROBE_PARAMS = {
     "groupware": (("MAIL-11", "login", "password_path"), ("MAIL-10", "login", "password_path")),
     "meeting": (("VC-06", "publisher_login", "publisher_password_path"),),
 }
+
+
+#: The inventory group whose first host a platform's load targets when --target is not given.
+PLATFORM_GROUPS = {
+    "mail": "mail_servers",
+    "groupware": "collaboration_servers",
+    "meeting": "videoconference_servers",
+}
+
+
+def platform_host(platform: str, hosts: dict[str, InventoryHost]) -> str:
+    """The first host (by name) of the platform's group, else 127.0.0.1."""
+    members = sorted(n for n, h in hosts.items() if PLATFORM_GROUPS[platform] in h.groups)
+    return members[0] if members else "127.0.0.1"
 
 
 def inventory_hosts(inventory: Path) -> dict[str, dict[str, Any]]:
@@ -112,9 +126,10 @@ def _steps(opts: dict[str, Any]) -> tuple[int, ...]:
 
 def build_config(platform: str, inventory: Path, opts: dict[str, Any]) -> LoadConfig:
     """The run's settings for ``platform`` (mail, groupware, meeting)."""
-    target = opts["target"] or "127.0.0.1"
-    needs_inventory = target not in LOOPBACK or not opts["login"]
-    hosts = inventory_hosts(inventory) if needs_inventory else {}
+    needs_inventory = opts["target"] not in LOOPBACK or not opts["login"]
+    found = load_inventory(inventory, with_roster=False) if needs_inventory else {}
+    hosts = {name: dict(h.vars) for name, h in found.items()}
+    target = opts["target"] or platform_host(platform, found)
     address = allowed_target(target, addresses(hosts))
     if opts["login"] and opts["password_file"] and (platform != "mail" or opts.get("address")):
         try:
