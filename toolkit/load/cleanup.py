@@ -5,9 +5,11 @@ probe's calendar, so both are left as they were."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import imaplib
 import re
 import urllib.parse
+from collections.abc import Iterator
 
 from toolkit.controls import tls
 from toolkit.load.config import HEADER, LoadConfig, read_password
@@ -17,27 +19,51 @@ from toolkit.load.https import Client
 BATCH = 500
 
 
-def delete_messages(config: LoadConfig) -> int:
-    """Delete the run's messages; how many were found and deleted."""
-    context = tls.verifying_context(config.ca_file)
-    imap = imaplib.IMAP4_SSL(
-        config.target, config.imap_port, ssl_context=context, timeout=config.timeout * 3
-    )
+def run_criteria(config: LoadConfig) -> tuple[str, ...]:
+    """IMAP SEARCH criteria of the run's messages: its token in :data:`HEADER`."""
+    return ("HEADER", HEADER, config.token)
+
+
+@contextlib.contextmanager
+def _mailbox(config: LoadConfig) -> Iterator[imaplib.IMAP4]:
+    """The probe's INBOX over IMAPS, the certificate checked for the server name (the
+    target is often an address)."""
+    imap = tls.IMAPS(
+        config.target, config.imap_port, server_name=config.server_name,
+        context=tls.verifying_context(config.ca_file), timeout=config.timeout * 3,
+    )  # fmt: skip
     try:
         imap.login(config.probe.login, read_password(config.probe))
         imap.select("INBOX")
-        _, data = imap.search(None, "HEADER", HEADER, config.token)
-        numbers = (data[0] or b"").decode().split()
-        for i in range(0, len(numbers), BATCH):
-            imap.store(",".join(numbers[i : i + BATCH]), "+FLAGS", r"(\Deleted)")
-        if numbers:
-            imap.expunge()
-        return len(numbers)
+        yield imap
     finally:
         try:
             imap.logout()
         except (OSError, imaplib.IMAP4.error):
             imap.shutdown()
+
+
+def _search(imap: imaplib.IMAP4, criteria: tuple[str, ...]) -> list[str]:
+    _, data = imap.search(None, *criteria)
+    return (data[0] or b"").decode().split()
+
+
+def count_messages(config: LoadConfig, criteria: tuple[str, ...] | None = None) -> int:
+    """How many messages of the probe's INBOX match ``criteria`` (default: the run's)."""
+    with _mailbox(config) as imap:
+        return len(_search(imap, criteria or run_criteria(config)))
+
+
+def delete_messages(config: LoadConfig, criteria: tuple[str, ...] | None = None) -> int:
+    """Delete the run's messages (or those matching ``criteria``); how many were found
+    and deleted."""
+    with _mailbox(config) as imap:
+        numbers = _search(imap, criteria or run_criteria(config))
+        for i in range(0, len(numbers), BATCH):
+            imap.store(",".join(numbers[i : i + BATCH]), "+FLAGS", r"(\Deleted)")
+        if numbers:
+            imap.expunge()
+        return len(numbers)
 
 
 #: Largest calendar listing read (hrefs of a probe's calendar), and events deleted a run.

@@ -98,7 +98,7 @@ class MailTeleworker(MailUser):
         return random.expovariate(per_hour / 3600) if per_hour > 0 else 3600.0
 
     def on_start(self) -> None:
-        self.imap: imaplib.IMAP4_SSL | None = None
+        self.imap: imaplib.IMAP4 | None = None
         self.measure_mail("IMAP", "imap login", self.login)
 
     def on_stop(self) -> None:
@@ -110,9 +110,9 @@ class MailTeleworker(MailUser):
     def login(self) -> int:
         config = _config()
         self.on_stop()
-        imap = imaplib.IMAP4_SSL(
-            config.target, config.imap_port, ssl_context=STATE["tls"],
-            timeout=config.timeout,
+        imap = tls.IMAPS(
+            config.target, config.imap_port, server_name=config.server_name,
+            context=STATE["tls"], timeout=config.timeout,
         )  # fmt: skip
         try:
             imap.login(config.probe.login, STATE["password"])
@@ -123,7 +123,7 @@ class MailTeleworker(MailUser):
         self.imap = imap
         return 0
 
-    def _imap(self) -> imaplib.IMAP4_SSL:
+    def _imap(self) -> imaplib.IMAP4:
         if self.imap is None:
             self.login()
         if self.imap is None:
