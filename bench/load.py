@@ -12,12 +12,17 @@ connection a message at the same concurrency; each ceiling is messages a second.
 smtp-source comes from Debian's postfix package. Installing it would start an MTA on this
 shared machine, so the bench takes the binary out of the package instead
 (`--fetch-postfix`: apt-get download, dpkg-deb -x into the toolkit's cache) or uses one on
-PATH. `--lab` (the lab's mail server) needs the lab: not measured yet.
+PATH.
+
+`--lab` (bench/load_lab.py) takes the SMTP ceilings on the inventory's mail server instead
+(`--env NAME` or `-i INVENTORY`, as `toolkit load mail`); the teleworkers a core still run
+against the local server above, which the output says: that figure is the generator's.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -107,7 +112,9 @@ def smtp_source_rate(argv: list[str], env: dict[str, str], port: int, sessions: 
     return messages / (time.perf_counter() - start)
 
 
-def run_load(config: dict[str, Any], folder: Path, name: str) -> tuple[dict[str, Any], float]:
+def run_load(
+    config: dict[str, Any], folder: Path, name: str, timeout: float = 3600
+) -> tuple[dict[str, Any], float]:
     """One `python -m toolkit.load.run` (what `toolkit load` runs); result and the CPU
     seconds the generator process used."""
     cfg, res = folder / f"{name}.json", folder / f"{name}-result.json"
@@ -115,7 +122,7 @@ def run_load(config: dict[str, Any], folder: Path, name: str) -> tuple[dict[str,
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(
         [PYTHON, "-m", "toolkit.load.run", str(cfg), str(res), "--no-cleanup"],
-        cwd=REPO, check=True, timeout=3600,
+        cwd=REPO, check=True, timeout=timeout,
     )  # fmt: skip
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -164,55 +171,29 @@ def best_rate(result: dict[str, Any]) -> tuple[float, int]:
     return best
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="Seconds of each step.")
-    parser.add_argument(
-        "--sessions", default="10,20,40", help="Concurrent SMTP sessions of each step."
-    )
-    parser.add_argument("--teleworkers", type=int, default=2000)
-    parser.add_argument("--teleworker-seconds", type=float, default=90.0)
-    parser.add_argument("--fetch-postfix", action="store_true")
-    parser.add_argument("--lab", action="store_true", help="Against the lab's mail server.")
-    args = parser.parse_args()
-    if args.lab:
-        raise SystemExit("--lab needs the lab's mail server (podman lab): not measured yet")
+def local_smtp(args: argparse.Namespace, server: Server, folder: Path) -> None:
+    """Plain SMTP ceilings of toolkit load and smtp-source, then STARTTLS+AUTH, on the local
+    server."""
     argv, env = find_smtp_source(args.fetch_postfix)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        server = Server(folder)
-        try:
-            steps = sorted({int(n) for n in args.sessions.split(",")})
-            plain, _ = run_load(
-                base_config(server, profile="flood", smtp_plain=True, smtp_port=server.plain,
-                            steps=steps, step_seconds=args.seconds),
-                folder, "plain",
-            )  # fmt: skip
-            toolkit_rate, at = best_rate(plain)
-            # smtp-source's ceiling: its best rate over the same session counts.
-            anchors = {
-                n: smtp_source_rate(argv, env, server.plain, n, max(500, int(toolkit_rate * 5)))
-                for n in steps
-            }
-            anchor_at, anchor = max(anchors.items(), key=lambda item: item[1])
-            secured, _ = run_load(
-                base_config(server, profile="flood", steps=steps, step_seconds=args.seconds),
-                folder, "starttls",
-            )  # fmt: skip
-            tls_rate, tls_at = best_rate(secured)
-            mixed, cpu = run_load(
-                base_config(server, profile="teleworker", steps=[args.teleworkers],
-                            step_seconds=args.teleworker_seconds, spawn_rate=50,
-                            **PACING),
-                folder, "teleworkers",
-            )  # fmt: skip
-        finally:
-            counts = server.stop()
-    step: dict[str, Any] = mixed["steps"][-1] if mixed["steps"] else {"running": 0, "requests": []}
-    wall = args.teleworker_seconds
-    met = bool(mixed["steps"]) and best_rate(mixed)[1] == args.teleworkers
-    per_core = args.teleworkers * wall / cpu if cpu else 0.0
-    print(f"server:                       tests/load/mailserver.py on 127.0.0.1 ({counts})")
+    steps = sorted({int(n) for n in args.sessions.split(",")})
+    plain, _ = run_load(
+        base_config(server, profile="flood", smtp_plain=True, smtp_port=server.plain,
+                    steps=steps, step_seconds=args.seconds),
+        folder, "plain",
+    )  # fmt: skip
+    toolkit_rate, at = best_rate(plain)
+    # smtp-source's ceiling: its best rate over the same session counts.
+    anchors = {
+        n: smtp_source_rate(argv, env, server.plain, n, max(500, int(toolkit_rate * 5)))
+        for n in steps
+    }
+    anchor_at, anchor = max(anchors.items(), key=lambda item: item[1])
+    secured, _ = run_load(
+        base_config(server, profile="flood", steps=steps, step_seconds=args.seconds),
+        folder, "starttls",
+    )  # fmt: skip
+    tls_rate, tls_at = best_rate(secured)
+    print("server:                       tests/load/mailserver.py on 127.0.0.1")
     print(f"SMTP ceiling, toolkit load:   {toolkit_rate:8.1f} msg/s (plain, {at} sessions)")
     print(f"SMTP ceiling, smtp-source:    {anchor:8.1f} msg/s (plain, {anchor_at} sessions)")
     for n, rate in anchors.items():
@@ -222,10 +203,45 @@ def main() -> None:
         print(f"  toolkit load, {st['users']:3d} users:   {rate:8.1f} msg/s")
     print(f"ratio toolkit / smtp-source:  {toolkit_rate / anchor:8.2f} (goal >= 0.9)")
     print(f"SMTP ceiling, STARTTLS+AUTH:  {tls_rate:8.1f} msg/s ({tls_at} sessions)")
+
+
+def lab_smtp(args: argparse.Namespace, folder: Path) -> None:
+    """The same comparison on the inventory's mail server (bench/load_lab.py)."""
+    spec = importlib.util.spec_from_file_location("bench_load_lab", REPO / "bench" / "load_lab.py")
+    if spec is None or spec.loader is None:
+        raise SystemExit("bench/load_lab.py not found")
+    lab = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = lab  # its dataclass looks its module up there
+    spec.loader.exec_module(lab)
+    from toolkit.cli.common import resolve_inventory  # noqa: PLC0415 (bench only)
+
+    inventory = resolve_inventory(args.env, args.inventory)
+    steps = sorted({int(n) for n in args.sessions.split(",")})
+    smtp_source = find_smtp_source(args.fetch_postfix)
+    config, runs = lab.measure(
+        inventory, steps, seconds=args.seconds, max_messages=args.max_messages,
+        run_load=run_load, smtp_source=smtp_source, folder=folder,
+    )  # fmt: skip
+    lab.report(config, runs)
+
+
+def teleworkers(args: argparse.Namespace, server: Server, folder: Path) -> None:
+    """Mixed-profile teleworkers against the local server: the generator's CPU a user."""
+    mixed, cpu = run_load(
+        base_config(server, profile="teleworker", steps=[args.teleworkers],
+                    step_seconds=args.teleworker_seconds, spawn_rate=50, **PACING),
+        folder, "teleworkers",
+    )  # fmt: skip
+    step: dict[str, Any] = mixed["steps"][-1] if mixed["steps"] else {"running": 0, "requests": []}
+    wall = args.teleworker_seconds
+    met = bool(mixed["steps"]) and best_rate(mixed)[1] == args.teleworkers
+    per_core = args.teleworkers * wall / cpu if cpu else 0.0
     done = sum(r["count"] for r in step["requests"])
     failed = sum(r["failures"] for r in step["requests"])
     # each user logs in, runs a first task at once, then waits (exponential pacing)
     expected = args.teleworkers * (2 + sum(PACING.values()) * wall / 3600)
+    print("teleworkers a core, against tests/load/mailserver.py on 127.0.0.1 (the generator's")
+    print("  figure: its CPU seconds per simulated user, whatever server it loads)")
     print(
         f"mixed teleworkers:            {step['running']} running for {wall:.0f} s, "
         f"{done} operations ({expected:.0f} expected from the pacing), {failed} failed, "
@@ -235,6 +251,38 @@ def main() -> None:
         print(f"  {r['name']:12s} {r['count']:6d} ops, p95 {r['p95_ms']:6.0f} ms")
     print(f"generator CPU:                {cpu:8.1f} s (imports, TLS logins, activity)")
     print(f"teleworkers per core:         {per_core:8.0f} (goal >= 2,000)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="Seconds of each step.")
+    parser.add_argument(
+        "--sessions", default="10,20,40", help="Concurrent SMTP sessions of each step."
+    )
+    parser.add_argument("--teleworkers", type=int, default=2000)
+    parser.add_argument("--teleworker-seconds", type=float, default=90.0)
+    parser.add_argument("--fetch-postfix", action="store_true")
+    parser.add_argument("--lab", action="store_true", help="SMTP on the inventory's mail server.")
+    parser.add_argument("--env", default="lab", help="--lab: inventories/ENV.")
+    parser.add_argument("-i", "--inventory", type=Path, help="--lab: inventory folder.")
+    parser.add_argument(
+        "--max-messages", type=int, default=3000, help="--lab: most messages of a smtp-source run."
+    )
+    args = parser.parse_args()
+    print(f"started {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        if args.lab:
+            lab_smtp(args, folder)
+        server = Server(folder)
+        try:
+            if not args.lab:
+                local_smtp(args, server, folder)
+            teleworkers(args, server, folder)
+        finally:
+            print(f"local server: {server.stop()}")
+    print(f"ended, load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
