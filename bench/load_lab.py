@@ -132,7 +132,7 @@ def smtp_source_run(
         print(f"  smtp-source exit {done.returncode}: {done.stderr.strip()[-300:]}")
     failed = 0 if done.returncode == 0 else messages
     return Measure("smtp-source", sessions, messages - failed, failed, seconds,
-                   ("SUBJECT", subject))  # fmt: skip
+                   ("HEADER", "Subject", subject))  # fmt: skip
 
 
 def measure(
