@@ -16,7 +16,7 @@ the other's messages. The machine's background load moves these figures: compare
 the same invocation only.
 
 Every run is bounded: toolkit load by --seconds (and max_rate), smtp-source by a message
-count (what toolkit load sent in the same time, within --max-messages) and a timeout. The
+count (the previous run's rate times --seconds, within --max-messages) and a timeout. The
 messages of both are found in the probe mailbox afterwards (toolkit load's by its token
 header, smtp-source's by the run's subject, given with its -S option), counted and deleted.
 """
@@ -122,15 +122,19 @@ def smtp_source_run(
     subject = f"{SUBJECT}-{secrets.token_hex(8)}"
     address = config.probe.address
     start = time.perf_counter()
-    done = subprocess.run(
-        [*argv, "-s", str(sessions), "-m", str(messages), "-l", "2000", "-S", subject,
-         "-f", address, "-t", address, f"{config.target}:{config.smtp_port}"],
-        env=env or None, check=False, timeout=timeout, capture_output=True, text=True,
-    )  # fmt: skip
+    try:
+        done = subprocess.run(
+            [*argv, "-s", str(sessions), "-m", str(messages), "-l", "2000", "-S", subject,
+             "-f", address, "-t", address, f"{config.target}:{config.smtp_port}"],
+            env=env or None, check=False, timeout=timeout, capture_output=True, text=True,
+        )  # fmt: skip
+        code, why = done.returncode, done.stderr.strip()[-300:]
+    except subprocess.TimeoutExpired:  # killed: what it sent is still found and deleted
+        code, why = -1, f"no end within {timeout:.0f} s"
     seconds = time.perf_counter() - start
-    if done.returncode:
-        print(f"  smtp-source exit {done.returncode}: {done.stderr.strip()[-300:]}")
-    failed = 0 if done.returncode == 0 else messages
+    if code:
+        print(f"  smtp-source exit {code}: {why}")
+    failed = 0 if code == 0 else messages
     return Measure("smtp-source", sessions, messages - failed, failed, seconds,
                    ("HEADER", "Subject", subject))  # fmt: skip
 
@@ -143,6 +147,7 @@ def measure(
     the probe mailbox, then deleted (also when a run fails)."""
     base = lab_config(inventory, sessions[0], seconds)
     runs: list[Measure] = []
+    started: list[tuple[str, ...]] = []  # toolkit load runs, also those that failed
     rate = 0.0  # the last rate measured: smtp-source's message count sends for ~seconds
     try:
         for i, n in enumerate(sessions):
@@ -152,6 +157,7 @@ def measure(
             # who goes first alternates: a background load that drifts favours neither
             for generator in ("toolkit", "smtp-source")[:: -1 if i % 2 else 1]:
                 if generator == "toolkit":
+                    started.append(run_criteria(config))
                     run = toolkit_run(config, run_load, folder)
                 else:
                     count = min(max_messages, max(200, round(rate * seconds)))
@@ -162,6 +168,8 @@ def measure(
     finally:
         for run in runs:  # late deliveries, or a run that stopped half-way
             run.deleted += delete_messages(base, run.criteria)
+        for criteria in started[len([r for r in runs if r.generator == "toolkit load"]) :]:
+            print(f"  a failed toolkit load run: {delete_messages(base, criteria)} deleted")
     return base, runs
 
 
