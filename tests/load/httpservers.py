@@ -30,8 +30,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
 from tests.load.mailserver import PASSWORD, throwaway_certificate
 from tests.unit.test_visio_app import visio
+from toolkit.cli.main import cli
 
 LOGIN = "audit-probe"
 SESSION = "0xHIGHFLYxSOGo"
@@ -45,6 +48,25 @@ class Running:
     port: int
     cert_file: Path
     stop: Callable[[], None]
+
+
+def run_load(
+    platform: str, running: Running, tmp_path: Path, *args: str, password: str = PASSWORD
+) -> tuple[int, str, dict[str, Any]]:
+    """``toolkit load PLATFORM`` against ``running`` as the probe: its exit code, its output
+    and the result it wrote ({} when it wrote none)."""
+    password_file = tmp_path / "probe.password"
+    password_file.write_text(password, encoding="utf-8")
+    result_file = tmp_path / "result.json"
+    outcome = CliRunner().invoke(
+        cli,
+        ["load", platform, "--target", "127.0.0.1", "--server-name", "localhost",
+         "--ca-file", str(running.cert_file), "--https-port", str(running.port),
+         "--login", LOGIN, "--password-file", str(password_file),
+         "-o", str(result_file), *args],
+    )  # fmt: skip
+    result = json.loads(result_file.read_text("utf-8")) if result_file.exists() else {}
+    return outcome.exit_code, outcome.output, result
 
 
 def serve(handler: type[BaseHTTPRequestHandler], folder: Path) -> Running:

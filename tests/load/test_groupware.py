@@ -7,17 +7,15 @@ made printable, and break the SLO (exit code 3)."""
 
 from __future__ import annotations
 
-import json
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from tests.load import httpservers
 from tests.load.mailserver import PASSWORD
 from toolkit.capacity.inputs import load_ceilings
-from toolkit.cli.main import cli
 from toolkit.exitcodes import ExitCode
 from toolkit.text import unsafe_characters
 
@@ -30,21 +28,7 @@ def sogo(tmp_path: Path) -> Iterator[tuple[httpservers.Sogo, httpservers.Running
     running.stop()
 
 
-def load(
-    running: httpservers.Running, tmp_path: Path, *args: str, password: str = PASSWORD
-) -> tuple[int, str, dict]:
-    password_file = tmp_path / "probe.password"
-    password_file.write_text(password, encoding="utf-8")
-    result_file = tmp_path / "result.json"
-    outcome = CliRunner().invoke(
-        cli,
-        ["load", "groupware", "--target", "127.0.0.1", "--server-name", "localhost",
-         "--ca-file", str(running.cert_file), "--https-port", str(running.port),
-         "--login", httpservers.LOGIN, "--password-file", str(password_file),
-         "-o", str(result_file), *args],
-    )  # fmt: skip
-    result = json.loads(result_file.read_text("utf-8")) if result_file.exists() else {}
-    return outcome.exit_code, outcome.output, result
+load = functools.partial(httpservers.run_load, "groupware")
 
 
 def names(result: dict) -> set[str]:

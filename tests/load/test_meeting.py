@@ -8,20 +8,18 @@ gets no token and breaks the SLO (exit code 3)."""
 
 from __future__ import annotations
 
-import json
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from tests.conftest import REPO
 from tests.load import httpservers
 from tests.load.mailserver import PASSWORD
 from tests.unit.test_bench import load as load_bench
 from toolkit.capacity.inputs import load_ceilings
-from toolkit.cli.main import cli
 from toolkit.exitcodes import ExitCode
 
 Meeting = tuple[httpservers.Running, Any, httpservers.Janus]
@@ -34,21 +32,7 @@ def meeting(tmp_path: Path) -> Iterator[Meeting]:
     running.stop()
 
 
-def load(
-    running: httpservers.Running, tmp_path: Path, *args: str, password: str = PASSWORD
-) -> tuple[int, str, dict[str, Any]]:
-    password_file = tmp_path / "probe.password"
-    password_file.write_text(password, encoding="utf-8")
-    result_file = tmp_path / "result.json"
-    outcome = CliRunner().invoke(
-        cli,
-        ["load", "meeting", "--target", "127.0.0.1", "--server-name", "localhost",
-         "--ca-file", str(running.cert_file), "--https-port", str(running.port),
-         "--login", httpservers.LOGIN, "--password-file", str(password_file),
-         "-o", str(result_file), *args],
-    )  # fmt: skip
-    result = json.loads(result_file.read_text("utf-8")) if result_file.exists() else {}
-    return outcome.exit_code, outcome.output, result
+load = functools.partial(httpservers.run_load, "meeting")
 
 
 def test_participants_join_rooms_as_publishers_keep_alive_and_leave(
