@@ -1,4 +1,5 @@
-"""A mail server on 127.0.0.1 (tests/load/mailserver.py) and an inventory to save to."""
+"""A mail server on 127.0.0.1 (tests/load/mailserver.py), a SOGo stand-in
+(tests/load/httpservers.py) and an inventory to save to."""
 
 from __future__ import annotations
 
@@ -9,13 +10,21 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.load import mailserver
+from tests.load import httpservers, mailserver
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[mailserver.MailServer]:
     running = mailserver.start(tmp_path)
     yield running
+    running.stop()
+
+
+@pytest.fixture
+def sogo(tmp_path: Path) -> Iterator[tuple[httpservers.Sogo, httpservers.Running]]:
+    state = httpservers.Sogo()
+    running = httpservers.serve(state.handler(), tmp_path)
+    yield state, running
     running.stop()
 
 

@@ -8,7 +8,6 @@ made printable, and break the SLO (exit code 3)."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,15 +17,6 @@ from tests.load.mailserver import PASSWORD
 from toolkit.capacity.inputs import load_ceilings
 from toolkit.exitcodes import ExitCode
 from toolkit.text import unsafe_characters
-
-
-@pytest.fixture
-def sogo(tmp_path: Path) -> Iterator[tuple[httpservers.Sogo, httpservers.Running]]:
-    state = httpservers.Sogo()
-    running = httpservers.serve(state.handler(), tmp_path)
-    yield state, running
-    running.stop()
-
 
 load = functools.partial(httpservers.run_load, "groupware")
 

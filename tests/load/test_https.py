@@ -6,8 +6,6 @@ service's name."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,14 +13,6 @@ from tests.load import httpservers
 from tests.load.mailserver import PASSWORD
 from toolkit.controls import tls
 from toolkit.load.https import Client, HttpError
-
-
-@pytest.fixture
-def sogo(tmp_path: Path) -> Iterator[tuple[httpservers.Sogo, httpservers.Running]]:
-    state = httpservers.Sogo()
-    running = httpservers.serve(state.handler(), tmp_path)
-    yield state, running
-    running.stop()
 
 
 def client(running: httpservers.Running, name: str = "localhost") -> Client:
