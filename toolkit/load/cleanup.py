@@ -4,7 +4,6 @@ probe's calendar, so both are left as they were."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import imaplib
 import re
@@ -12,8 +11,8 @@ import urllib.parse
 from collections.abc import Iterator
 
 from toolkit.controls import tls
-from toolkit.load.config import HEADER, LoadConfig, read_password
-from toolkit.load.https import Client
+from toolkit.load.config import HEADER, LoadConfig, calendar_path, event_prefix, read_password
+from toolkit.load.https import Client, basic_auth
 
 #: Messages deleted per STORE command (bounded command lines).
 BATCH = 500
@@ -75,11 +74,9 @@ _HREF = re.compile(rb"<(?:[A-Za-z0-9_]+:)?href>([^<]{1,1000})</(?:[A-Za-z0-9_]+:
 def delete_events(config: LoadConfig) -> int:
     """Delete every event of the run left in the probe's personal calendar (PROPFIND
     Depth 1, then DELETE of each file named with the run's token); how many."""
-    prefix = f"telework-load-{config.token}-"
-    collection = f"/SOGo/dav/{config.probe.login}/Calendar/personal/"
-    password = read_password(config.probe)
-    basic = base64.b64encode(f"{config.probe.login}:{password}".encode()).decode()
-    auth = {"Authorization": f"Basic {basic}"}
+    prefix = event_prefix(config.token)
+    collection = calendar_path(config.probe.login)
+    auth = {"Authorization": basic_auth(config.probe.login, read_password(config.probe))}
     context = tls.verifying_context(config.ca_file)
     client = Client(config.target, config.https_port, config.server_name, context, config.timeout)
     try:

@@ -28,6 +28,18 @@ MAX_SECONDS = 3_600
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
 #: Header every message of a run carries (its token): cleanup deletes by it.
 HEADER = "X-Telework-Load"
+
+
+def event_prefix(token: str) -> str:
+    """Start of the file name of every groupware event of a run: cleanup deletes by it."""
+    return f"telework-load-{token}-"
+
+
+def calendar_path(login: str) -> str:
+    """The probe's personal calendar on SOGo's CalDAV."""
+    return f"/SOGo/dav/{login}/Calendar/personal/"
+
+
 #: Platform of a load run -> platform of ``capacity plan`` its ceiling is checked on.
 CAPACITY_PLATFORM = {"mail": "mail", "groupware": "web", "meeting": "video"}
 

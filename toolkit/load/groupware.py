@@ -11,7 +11,6 @@ Only the run process and its workers import this module (Locust)."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import random
@@ -23,8 +22,8 @@ from locust import task
 
 from toolkit.controls import tls
 from toolkit.load.base import FAILURES, TimedUser
-from toolkit.load.config import LoadConfig, read_password
-from toolkit.load.https import Client, HttpError
+from toolkit.load.config import LoadConfig, calendar_path, event_prefix, read_password
+from toolkit.load.https import Client, HttpError, basic_auth
 
 STATE: dict[str, Any] = {}
 #: What SOGo's page holds when it serves the login form instead of the application.
@@ -33,9 +32,8 @@ LOGIN_FORM_MARK = b"app.creds.username"
 
 def configure(config: LoadConfig) -> None:
     password = read_password(config.probe)
-    basic = base64.b64encode(f"{config.probe.login}:{password}".encode()).decode()
     STATE.update(
-        config=config, password=password, basic=f"Basic {basic}",
+        config=config, password=password, basic=basic_auth(config.probe.login, password),
         tls=tls.verifying_context(config.ca_file),
     )  # fmt: skip
 
@@ -43,14 +41,6 @@ def configure(config: LoadConfig) -> None:
 def _config() -> LoadConfig:
     config: LoadConfig = STATE["config"]
     return config
-
-
-def event_prefix(token: str) -> str:
-    return f"telework-load-{token}-"
-
-
-def calendar_path(login: str) -> str:
-    return f"/SOGo/dav/{login}/Calendar/personal/"
 
 
 def ics(uid: str, start: datetime) -> bytes:

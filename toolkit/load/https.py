@@ -9,6 +9,7 @@ No Locust import: under Locust's gevent patching the sockets cooperate."""
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import ssl
@@ -27,6 +28,11 @@ MAX_ERROR_TEXT = 120
 MAX_COOKIES = 20
 #: SOGo answers clients it does not know with a "browser not supported" page.
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 telework-toolkit-load"
+
+
+def basic_auth(login: str, password: str) -> str:
+    """An Authorization header's value for HTTP Basic (RFC 7617)."""
+    return "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode()
 
 
 class HttpError(OSError):
