@@ -1,16 +1,17 @@
-"""Time of an idempotent `playbooks/site.yml` on the lab: the project's configuration
-against Ansible's defaults (issue: fast to provision, fast to test).
+"""Time of an idempotent `playbooks/site.yml` on the lab: the way `toolkit provision` runs
+it against Ansible's defaults (issue: fast to provision, fast to test).
 
     ./run lab                                   # the lab up and provisioned once
-    .venv/bin/python bench/provision.py [--env lab] [--skip-defaults] [--mitogen]
+    .venv/bin/python bench/provision.py [--env lab] [--skip-defaults] [--skip-linear]
 
-Runs the playbook once with the checkout's ansible.cfg (pipelining, SSH ControlPersist,
-forks, facts, ...) and once with a configuration that keeps only what the playbook needs
-to run (roles path, vars plugins, the inventory's ignored extensions), then
-prints both wall times, their ratio, the hosts' changed counts (an idempotent run changes
-nothing) and the slowest tasks of each run (ansible.posix.profile_tasks). With --mitogen
-and the `mitogen` package importable, a third run uses its mitogen_linear strategy on top
-of the project's configuration. Figures only: nothing here asserts a time.
+Runs the playbook three times, one after the other, on the same lab: as `toolkit provision`
+does (the checkout's ansible.cfg: pipelining, SSH ControlPersist, forks, facts, ...; and
+Mitogen's mitogen_linear strategy, toolkit.adapters.ansible.strategy_env); with the same
+ansible.cfg and Ansible's own linear strategy; and with a configuration that keeps only
+what the playbook needs to run (roles path, vars plugins, the inventory's ignored
+extensions). It prints the wall times, their ratios to the first run, the hosts' changed
+counts (an idempotent run changes nothing) and the slowest tasks of each run
+(ansible.posix.profile_tasks). Figures only: nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from toolkit.adapters.ansible import strategy_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOK = "playbooks/site.yml"
@@ -92,15 +95,6 @@ def base_env(config: Path) -> dict[str, str]:
     return env
 
 
-def mitogen_strategy() -> Path | None:
-    """The folder of Mitogen's strategy plugins, when the package is importable."""
-    try:
-        import ansible_mitogen  # type: ignore[import-not-found]  # noqa: PLC0415
-    except ImportError:
-        return None
-    return Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
-
-
 def report(runs: list[Run], top: int) -> None:
     print(f"\nidempotent {PLAYBOOK} on {len(runs[0].changed)} hosts")
     for run in runs:
@@ -125,7 +119,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--env", default="lab", help="inventory under inventories/ (default: lab)")
     parser.add_argument("--skip-defaults", action="store_true", help="time the project's run only")
-    parser.add_argument("--mitogen", action="store_true", help="also time Mitogen's strategy")
+    parser.add_argument(
+        "--skip-linear", action="store_true", help="skip the run with Ansible's linear strategy"
+    )
     parser.add_argument("--top", type=int, default=12, help="slowest tasks shown per run")
     args = parser.parse_args()
     inventory = ROOT / "inventories" / args.env
@@ -134,18 +130,15 @@ def main() -> int:
         logs.mkdir(parents=True, exist_ok=True)
         defaults = Path(tmp) / "ansible.cfg"
         defaults.write_text(DEFAULTS_CFG.format(root=ROOT))
-        runs = [play("project ansible.cfg", inventory, base_env(ROOT / "ansible.cfg"), logs)]
+        project = ROOT / "ansible.cfg"
+        toolkit_env = base_env(project)
+        toolkit_env.update(strategy_env(toolkit_env))
+        label = f"toolkit ({toolkit_env.get('ANSIBLE_STRATEGY', 'linear')})"
+        runs = [play(label, inventory, toolkit_env, logs)]
+        if not args.skip_linear and "ANSIBLE_STRATEGY" in toolkit_env:
+            runs.append(play("project ansible.cfg, linear", inventory, base_env(project), logs))
         if not args.skip_defaults:
             runs.append(play("ansible defaults", inventory, base_env(defaults), logs))
-        if args.mitogen:
-            strategy = mitogen_strategy()
-            if strategy is None:
-                print("mitogen is not importable: pip install mitogen to time it")
-            else:
-                env = base_env(ROOT / "ansible.cfg")
-                env["ANSIBLE_STRATEGY_PLUGINS"] = str(strategy)
-                env["ANSIBLE_STRATEGY"] = "mitogen_linear"
-                runs.append(play("mitogen_linear", inventory, env, logs))
     report(runs, args.top)
     return 0 if all(r.rc == 0 for r in runs) else 1
 

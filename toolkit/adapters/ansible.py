@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
@@ -15,16 +16,43 @@ from toolkit.errors import ExternalCommandError, InvalidInputError, Problem
 from toolkit.paths import ansible_config
 from toolkit.secrets import vault_password_file
 
+#: The strategy every playbook the toolkit runs uses unless $ANSIBLE_STRATEGY names
+#: another: Mitogen's, one persistent Python per host and `sudo` once instead of a fresh
+#: interpreter and a privilege check at every task (docs/provisioning.md has the figures).
+MITOGEN_STRATEGY = "mitogen_linear"
+
+
+def mitogen_strategy_dir() -> Path | None:
+    """The folder of Mitogen's strategy plugins (package ``mitogen``), if it is installed."""
+    spec = importlib.util.find_spec("ansible_mitogen")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "plugins" / "strategy"
+    return folder if (folder / f"{MITOGEN_STRATEGY}.py").is_file() else None
+
+
+def strategy_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """What to add to ENVIRON so that Ansible runs with Mitogen's strategy: nothing when
+    the operator chose a strategy ($ANSIBLE_STRATEGY, e.g. ``linear`` to do without it)
+    or when Mitogen is not installed (Ansible's own strategy then)."""
+    folder = mitogen_strategy_dir()
+    if environ.get("ANSIBLE_STRATEGY") or folder is None:
+        return {}
+    plugins = [str(folder), *filter(None, environ.get("ANSIBLE_STRATEGY_PLUGINS", "").split(":"))]
+    return {"ANSIBLE_STRATEGY": MITOGEN_STRATEGY, "ANSIBLE_STRATEGY_PLUGINS": ":".join(plugins)}
+
 
 def ansible_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Environment for ansible-* commands: the project's ansible.cfg (outside a checkout:
-    $ANSIBLE_CONFIG, ./ansible.cfg or the packaged one), the venv's bin first."""
+    $ANSIBLE_CONFIG, ./ansible.cfg or the packaged one), the venv's bin first, Mitogen's
+    strategy (:func:`strategy_env`)."""
     env = dict(os.environ)
     config = ansible_config()
     if config is not None:
         env["ANSIBLE_CONFIG"] = str(config)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("ANSIBLE_FORCE_COLOR", "0")
+    env.update(strategy_env(env))
     env.update(extra or {})
     return env
 
