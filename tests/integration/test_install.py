@@ -87,6 +87,11 @@ PLAYBOOK = """\
         name: telework.toolkit.vpn_gateway
         tasks_from: preflight
 
+    - name: Declare the VPN's openings (dry run), the role calling baseline by its short name
+      ansible.builtin.include_role:
+        name: telework.toolkit.vpn_gateway
+        tasks_from: host_firewall
+
     - name: Show the roster and the devices the role's own filter finds in it
       ansible.builtin.debug:
         msg:
@@ -295,6 +300,14 @@ def test_a_playbook_uses_the_installed_collection_outside_the_checkout(
     assert role_task["task"]["name"].startswith("telework.toolkit.vpn_gateway : ")
     assert role_task["task"]["path"].startswith(str(installed.collections))
     assert role_task["hosts"]["localhost"]["msg"] == "All assertions passed"
+    # `include_role: name: baseline` inside the collection is this collection's baseline,
+    # its filters and template found there (a dry run: nothing written).
+    declared = [t for t in tasks if "Write the declaration, for vpn_gateway" in t["task"]["name"]]
+    assert len(declared) == 2, [t["task"]["name"] for t in tasks]
+    for task in declared:
+        assert task["task"]["name"].startswith("telework.toolkit.baseline : ")
+        assert task["task"]["path"].startswith(str(installed.collections))
+        assert not task["hosts"]["localhost"].get("failed"), task["hosts"]["localhost"]
     msg = tasks[-1]["hosts"]["localhost"]["msg"]
     assert msg["ids"] == ["a1", "a2", "a3", "a4"]
     assert msg["devices"] == ["lt-1", "lt-2", "pc-3", "ph-2"]
