@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toolkit.adapters.ansible import ansible_env, tool
+from toolkit.adapters.ansible import ansible_env, strategy_env, tool
 from toolkit.errors import ExternalCommandError
 from toolkit.paths import log_dir, playbook_target, plugin_name, work_dir
 from toolkit.secrets import vault_password_file
@@ -178,6 +178,7 @@ def run_playbook(
         env = ansible_env(
             {"ANSIBLE_CALLBACKS_ENABLED": callbacks(), "TOOLKIT_EVENTS_FILE": events.name}
         )
+        env.update(strategy_env(env))
         log.info("running %s (log: %s)", " ".join(argv), log_file)
         try:
             proc = subprocess.Popen(

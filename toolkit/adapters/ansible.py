@@ -44,15 +44,16 @@ def strategy_env(environ: Mapping[str, str]) -> dict[str, str]:
 
 def ansible_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Environment for ansible-* commands: the project's ansible.cfg (outside a checkout:
-    $ANSIBLE_CONFIG, ./ansible.cfg or the packaged one), the venv's bin first, Mitogen's
-    strategy (:func:`strategy_env`)."""
+    $ANSIBLE_CONFIG, ./ansible.cfg or the packaged one), the venv's bin first. Playbook
+    runs add :func:`strategy_env` (toolkit.provision); ad-hoc commands keep Ansible's
+    strategy (with Mitogen's, ``ansible all`` reported one host of eight to the json
+    callback)."""
     env = dict(os.environ)
     config = ansible_config()
     if config is not None:
         env["ANSIBLE_CONFIG"] = str(config)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("ANSIBLE_FORCE_COLOR", "0")
-    env.update(strategy_env(env))
     env.update(extra or {})
     return env
 
