@@ -4,7 +4,6 @@ and fake computers (a root folder, a home folder, a program folder)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import stat
 import zipfile
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
+from tests.loading import load_module
 from toolkit.audit import engine
 from toolkit.audit.catalogue import Severity
 from toolkit.audit.model import Status
@@ -67,11 +67,7 @@ def judged(facts: dict[str, Any]) -> dict[str, Status]:
 
 
 def load_collector() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("byod_collect", COLLECTOR)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(COLLECTOR, "byod_collect")
 
 
 collector = load_collector()

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from tests.conftest import REPO
+from tests.loading import load_module
 
 LAB = REPO / "inventories" / "lab"
 
 
 def bench_roster() -> ModuleType:
     path = REPO / "bench" / "roster.py"
-    spec = importlib.util.spec_from_file_location("bench_roster_for_capacity", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_module(path, "bench_roster_for_capacity")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ against the admin networks."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 from pathlib import Path
 from types import ModuleType
@@ -12,6 +11,7 @@ from types import ModuleType
 import pytest
 
 from tests.conftest import REPO
+from tests.loading import load_module
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINmlVXeM3KiUPsR1i9k5GdjQ+Aii8Qpz8K7ATzgeUtMr"
 OTHER = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvczSYk1Hg26QD0AYNfGI+nbtphPKlr7u/0VEacS5Cm"
@@ -19,11 +19,7 @@ OTHER = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvczSYk1Hg26QD0AYNfGI+nbtphPKlr7u/
 
 def _plugin() -> ModuleType:
     path = REPO / "roles" / "baseline" / "filter_plugins" / "baseline.py"
-    spec = importlib.util.spec_from_file_location("baseline_filters", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(path, "baseline_filters")
 
 
 F = _plugin()

@@ -4,14 +4,13 @@ renamed task or module breaks a test instead of the next person who runs the ben
 from __future__ import annotations
 
 import ast
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from tests.conftest import REPO
+from tests.loading import load_module
 from toolkit.roster import load_reference, load_roster
 
 BENCH = REPO / "bench"
@@ -19,12 +18,7 @@ SCRIPTS = sorted(BENCH.glob("*.py"))
 
 
 def load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"bench_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_module(path, f"bench_{path.stem}")
 
 
 def test_there_are_bench_scripts() -> None:

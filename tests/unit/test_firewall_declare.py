@@ -6,7 +6,6 @@ the ruleset; the roles that declare ports all call it and keep no template of th
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ import yaml
 from ansible.plugins.filter.core import FilterModule
 
 from tests.conftest import REPO
+from tests.loading import load_module
 
 BASELINE = REPO / "roles" / "baseline"
 CALLERS = (
@@ -46,11 +46,7 @@ HOSTILE = [
 
 def _plugin() -> ModuleType:
     path = BASELINE / "filter_plugins" / "baseline_firewall.py"
-    spec = importlib.util.spec_from_file_location("baseline_firewall_filters", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(path, "baseline_firewall_filters")
 
 
 F = _plugin()

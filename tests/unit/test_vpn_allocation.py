@@ -4,7 +4,6 @@ teleworkers' devices get one."""
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import date
 from pathlib import Path
 from types import ModuleType
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
+from tests.loading import load_module
 from toolkit.roster.model import Device, DeviceKind, Mode, Status, Teleworker
 from toolkit.roster.schedule import parse_schedule
 
@@ -21,11 +21,7 @@ NET = "10.77.0.0/20"
 
 def _plugin() -> ModuleType:
     path = REPO / "roles" / "vpn_gateway" / "filter_plugins" / "vpn_gateway.py"
-    spec = importlib.util.spec_from_file_location("vpn_gateway_filters", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(path, "vpn_gateway_filters")
 
 
 F = _plugin()

@@ -6,7 +6,6 @@ roles/vpn_client render them without the toolkit package)."""
 from __future__ import annotations
 
 import base64
-import importlib.util
 from types import ModuleType
 from typing import Any
 
@@ -16,17 +15,14 @@ from ansible.plugins.filter.core import FilterModule
 
 from tests import wireguard
 from tests.conftest import REPO
+from tests.loading import load_module
 
 KEY = "K" * 42 + "A="
 
 
 def _filters() -> ModuleType:
     path = REPO / "roles" / "vpn_gateway" / "filter_plugins" / "vpn_gateway.py"
-    spec = importlib.util.spec_from_file_location("vpn_gateway_filters", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(path, "vpn_gateway_filters")
 
 
 FILTERS = _filters()
