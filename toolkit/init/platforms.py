@@ -80,6 +80,41 @@ def mail_audit_params(s: Settings) -> dict[str, Any]:
     }
 
 
+#: VPN-05 from a test peer: a service every teleworker's group (staff) reaches through the
+#: tunnel, the first platform with a host, and one no VPN group is given (the directory's
+#: LDAPS, else the log collector's syslog over TLS); each at its host's inside address.
+PEER_ALLOWED = (
+    ("mail_servers", 993),
+    ("collaboration_servers", 443),
+    ("videoconference_servers", 443),
+)
+PEER_FORBIDDEN = (("directory_servers", 636), ("log_collectors", 6514))
+
+
+def vpn_peer_audit_params(s: Settings) -> dict[str, Any] | None:
+    """VPN-05's targets for the test peers (HOST:PORT), None without both kinds."""
+
+    def first(choices: tuple[tuple[str, int], ...]) -> str | None:
+        return next((f"{h.address}:{port}" for g, port in choices for h in s.members(g)), None)
+
+    allowed, forbidden = first(PEER_ALLOWED), first(PEER_FORBIDDEN)
+    if allowed is None or forbidden is None:
+        return None
+    return {"VPN-05": {"allowed": [allowed], "forbidden": [forbidden]}}
+
+
+def _peers_file(s: Settings, params: dict[str, Any]) -> str:
+    v = VarsFile((f"The laptops of {s.env} kept enrolled for the audit (VPN-05).",))
+    v.set(
+        "audit_params",
+        params,
+        "What `toolkit audit` checks from a test peer (VPN-05, M7, A13): through the tunnel",
+        "it reaches a service the staff group is given and is refused one no VPN group is",
+        "given, each at its host's inside address.",
+    )
+    return v.text()
+
+
 def _visio_file(s: Settings) -> str:
     v = VarsFile(
         (f"The videoconference host of {s.env} (roles/videoconference).",),
@@ -93,6 +128,33 @@ def _visio_file(s: Settings) -> str:
         "kept under .credentials/ (relative to this inventory folder).",
     )
     return v.text(with_defaults=True)
+
+
+def _vpn_file(s: Settings) -> str:
+    """The VPN gateway's variables: its endpoint, the services and each group's."""
+    vpn = VarsFile((f"The VPN gateway of {s.env} (roles/vpn_gateway).",), role="vpn_gateway")
+    vpn.set("vpn_gateway_endpoint", s.vpn_endpoint)
+    vpn.set("vpn_gateway_network_v4", s.vpn_network)
+    vpn.set("vpn_gateway_dns_servers", list(s.dns_servers))
+    vpn.set("vpn_gateway_dns_search", [s.domain])
+    vpn.set("vpn_gateway_internal_networks", list(s.internal_networks))
+    services = {
+        name: {"addresses": _group_addresses(group), "proto": proto, "ports": ports}
+        for name, (group, proto, ports) in SERVICES.items()
+        if s.members(group)
+    }
+    services["admin-ssh"] = {
+        "addresses": _group_addresses("servers"),
+        "proto": "tcp",
+        "ports": [22],
+    }
+    vpn.set("vpn_gateway_services", services)
+    groups: dict[str, list[str]] = {name: [] for name in s.reference.vpn_groups}
+    groups["staff"] = [n for n in services if n != "admin-ssh"]
+    groups["admins"] = ["admin-ssh"]
+    vpn.set("vpn_gateway_group_services", groups)
+    vpn.set("vpn_gateway_support_contact", s.support_contact or f"Support DSI, support@{s.domain}")
+    return vpn.text(with_defaults=True)
 
 
 def group_files(s: Settings) -> dict[str, str]:
@@ -115,31 +177,7 @@ def group_files(s: Settings) -> dict[str, str]:
     files["servers/baseline.yml"] = servers.text(with_defaults=True)
 
     if s.members("vpn_gateways"):
-        vpn = VarsFile((f"The VPN gateway of {s.env} (roles/vpn_gateway).",), role="vpn_gateway")
-        vpn.set("vpn_gateway_endpoint", s.vpn_endpoint)
-        vpn.set("vpn_gateway_network_v4", s.vpn_network)
-        vpn.set("vpn_gateway_dns_servers", list(s.dns_servers))
-        vpn.set("vpn_gateway_dns_search", [s.domain])
-        vpn.set("vpn_gateway_internal_networks", list(s.internal_networks))
-        services = {
-            name: {"addresses": _group_addresses(group), "proto": proto, "ports": ports}
-            for name, (group, proto, ports) in SERVICES.items()
-            if s.members(group)
-        }
-        services["admin-ssh"] = {
-            "addresses": _group_addresses("servers"),
-            "proto": "tcp",
-            "ports": [22],
-        }
-        vpn.set("vpn_gateway_services", services)
-        groups: dict[str, list[str]] = {name: [] for name in s.reference.vpn_groups}
-        groups["staff"] = [n for n in services if n != "admin-ssh"]
-        groups["admins"] = ["admin-ssh"]
-        vpn.set("vpn_gateway_group_services", groups)
-        vpn.set(
-            "vpn_gateway_support_contact", s.support_contact or f"Support DSI, support@{s.domain}"
-        )
-        files["vpn_gateways/vpn_gateway.yml"] = vpn.text(with_defaults=True)
+        files["vpn_gateways/vpn_gateway.yml"] = _vpn_file(s)
 
     if s.members("directory_servers"):
         d = VarsFile((f"The directory of {s.env} (roles/directory).",), role="directory")
@@ -174,6 +212,10 @@ def group_files(s: Settings) -> dict[str, str]:
 
     if s.members("videoconference_servers"):
         files["videoconference_servers/videoconference.yml"] = _visio_file(s)
+
+    peers = vpn_peer_audit_params(s)
+    if s.members("vpn_test_peers") and peers is not None:
+        files["vpn_test_peers/audit.yml"] = _peers_file(s, peers)
 
     if s.members("collaboration_servers"):
         g = VarsFile((f"The groupware of {s.env} (roles/collaboration).",), role="collaboration")
