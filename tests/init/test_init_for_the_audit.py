@@ -1,5 +1,5 @@
 """What `toolkit init` sets so that the pre-opening audit can judge the environment it made:
-VPN-05's targets for the test peers."""
+VPN-05's targets for the test peers, the continuity plan's owner (BCK-05)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.init.test_init import LAB_HOSTS, init_args, toolkit
+from toolkit.adapters.ansible import load_inventory
 from toolkit.audit.engine import Options, prepare
+from toolkit.init.render import DEFAULT_CONTINUITY_OWNER
 from toolkit.secrets import VAULT_PASSWORD_ENV
 
 
@@ -46,3 +48,17 @@ def test_without_a_directory_host_the_log_collector_is_the_forbidden_target(
     params = _vpn05(target, monkeypatch)
     assert params["allowed"] == ["10.60.2.13:993"]
     assert params["forbidden"] == ["10.60.2.17:6514"]
+
+
+def test_every_server_has_the_continuity_plans_owner_given_or_the_dsi(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A5: `toolkit report continuity` (and BCK-05) refuse a platform without an owner."""
+    default = _made(tmp_path / "default")
+    given = _made(tmp_path / "given", "--continuity-owner", "Service infrastructure")
+    for target, owner in ((default, DEFAULT_CONTINUITY_OWNER), (given, "Service infrastructure")):
+        monkeypatch.setenv(VAULT_PASSWORD_ENV, str(target.parent / "vault-password"))
+        hosts = load_inventory(target)
+        servers = [h for h in hosts.values() if "servers" in h.groups]
+        assert servers
+        assert {h.vars["continuity_owner"] for h in servers} == {owner}

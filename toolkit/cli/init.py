@@ -109,6 +109,7 @@ def settings_from_options(env: str, o: dict[str, Any]) -> Settings:
         mail_admin=o["mail_admin"] or "",
         dns_servers=o["dns_servers"],
         support_contact=o["support_contact"] or "",
+        continuity_owner=o.get("continuity_owner") or "",
     )
     raise_problems(problems + check(settings))
     return settings
@@ -189,6 +190,10 @@ def _many(name: str, help_text: str, dest: str) -> Callable[[Any], Any]:
 )
 @click.option("--mail-admin", help="Mailbox of postmaster and abuse (default: dsi@DOMAIN).")
 @click.option("--support-contact", help="Support contact shown to teleworkers.")
+@click.option(
+    "--continuity-owner",
+    help="Who answers for restoring the platforms (A5; default: the DSI).",
+)
 @click.option(
     "--interactive/--no-interactive",
     default=None,

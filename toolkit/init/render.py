@@ -222,6 +222,30 @@ def connection_yml(s: Settings) -> str:
     return f.text()
 
 
+#: Who answers for restoring the platforms when `toolkit init` is not told (--continuity-owner).
+DEFAULT_CONTINUITY_OWNER = "Direction des systèmes d'information"
+
+
+def continuity_yml(s: Settings) -> str:
+    """The continuity plan's owner (A5): `toolkit report continuity` and BCK-05 refuse a
+    platform without one."""
+    f = VarsFile(
+        (
+            "Business continuity plan (A5, toolkit report continuity, BCK-05): who restores",
+            "each platform; set it per platform group in group_vars/<group>/continuity.yml.",
+        )
+    )
+    f.set(
+        "continuity_owner",
+        s.continuity_owner or DEFAULT_CONTINUITY_OWNER,
+        "Who answers for restoring the platforms (a unit, a role).",
+    )
+    return f.text() + (
+        "\n# The restore time the plan promises, in hours (the drills' measured RTO is judged\n"
+        "# against it):\n# continuity_rto_hours: 4\n"
+    )
+
+
 def vault_yml(secrets: dict[str, str]) -> str:
     f = VarsFile(
         (
@@ -247,6 +271,7 @@ def environment_files(s: Settings, secrets: dict[str, str]) -> dict[str, str]:
         "group_vars/all/telework.yml": telework_yml(s),
         "group_vars/all/identity.yml": identity_yml(s),
         "group_vars/all/connection.yml": connection_yml(s),
+        "group_vars/all/continuity.yml": continuity_yml(s),
         "group_vars/all/vault.yml": vault_yml(secrets),
     }
     files.update({f"group_vars/{k}": v for k, v in group_files(s).items()})

@@ -82,6 +82,7 @@ class Settings:
     mail_admin: str = ""
     dns_servers: tuple[str, ...] = ()
     support_contact: str = ""
+    continuity_owner: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
