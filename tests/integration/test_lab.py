@@ -10,22 +10,29 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
-from tests.conftest import REPO
+from tests.integration.lab_helpers import (
+    LAB_HOSTS,
+    TOOLKIT,
+    assert_every_host_goes,
+    copy_lab,
+    provision_and_audit,
+)
+from tests.integration.lab_helpers import toolkit as _toolkit
+from tests.integration.lab_helpers import verdicts as _verdicts
 from toolkit.adapters.ansible import ansible_env, tool
 from toolkit.adapters.podman import Podman
 from toolkit.adapters.process import run
 from toolkit.cli.main import cli
-from toolkit.lab.lab import LAB_LABEL, free_local_ports, load_lab
+from toolkit.lab.lab import load_lab
+from toolkit.lab.labels import LAB_LABEL
 
 pytestmark = pytest.mark.lab
 
@@ -38,29 +45,7 @@ PROBE_TIMEOUT = 3
 
 @pytest.fixture(scope="module")
 def lab_inventory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    inv = tmp_path_factory.mktemp("lab") / "lab"
-    shutil.copytree(REPO / "inventories" / "lab", inv, ignore=shutil.ignore_patterns(".lab"))
-    hosts_file = inv / "hosts.yml"
-    # podman refuses a second network on a subnet already used: the test lab takes others
-    data = yaml.safe_load(hosts_file.read_text().replace("10.60.", TEST_PREFIX))
-    ports = iter(free_local_ports(20))
-
-    def renumber(group: dict[str, object]) -> None:
-        for host_vars in (group.get("hosts") or {}).values():  # type: ignore[union-attr]
-            if host_vars is not None:  # None: a host listed again in another group
-                host_vars["ansible_port"] = next(ports)
-        for child in (group.get("children") or {}).values():  # type: ignore[union-attr]
-            renumber(child)
-
-    renumber(data["all"])
-    hosts_file.write_text(yaml.safe_dump(data))
-    lab_vars = inv / "group_vars" / "all" / "lab.yml"
-    lab_vars.write_text(
-        lab_vars.read_text().replace("lab_name: telework-lab", "lab_name: ttk-test-lab")
-    )
-    # the mail audit reads the zone snippet the mail role writes into this inventory
-    mail_vars = inv / "group_vars" / "mail_servers" / "mail_server.yml"
-    mail_vars.write_text(mail_vars.read_text().replace("inventories/lab/.mail/", f"{inv}/.mail/"))
+    inv = copy_lab(tmp_path_factory.mktemp("lab") / "lab", LAB, TEST_PREFIX)
     yield inv
     CliRunner().invoke(cli, ["lab", "down", "-i", str(inv)])
 
@@ -230,7 +215,6 @@ def test_ssh_refuses_a_host_key_other_than_the_pinned_one(lab_inventory: Path) -
 # real as an administration's network), then a restore drill of every backed-up server and
 # the continuity plan, as ./run lab does. The audit then finds nothing on any host: every
 # platform is built, backed up and its restore proven. Any finding is a regression.
-LAB_HOSTS = ("backup", "collab", "directory", "gateway", "laptop01", "logs", "mail", "visio")
 #: The servers the backup role backs up (every server but the backup host).
 BACKED_UP = ("collab", "directory", "gateway", "logs", "mail", "visio")
 #: Ports the inside servers may listen on: what a device outside might try to reach.
@@ -243,33 +227,6 @@ ALLOWED = {("mail", p) for p in (25, 465, 587, 993)} | {
     ("visio", 443),
     ("visio", 5349),
 }
-TOOLKIT = Path(sys.executable).parent / "toolkit"
-
-
-def _toolkit(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(TOOLKIT), *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
-def _findings(out: Path) -> dict[str, frozenset[str]]:
-    """The IDs of each host's unwaived failures and errors in the report under ``out``."""
-    report = json.loads((out / "report.json").read_text())
-    return {
-        h["host"]: frozenset(
-            r["control"]
-            for r in h["results"]
-            if r["status"] in ("fail", "error") and not r.get("waiver")
-        )
-        for h in report["hosts"]
-    }
-
-
-def _verdicts(inventory: Path, out: Path, *args: str) -> dict[str, str]:
-    done = _toolkit("audit", "-i", str(inventory), "-o", str(out), "--no-progress", *args)
-    report = json.loads((out / "report.json").read_text())
-    assert report["hosts"], done.stdout + done.stderr
-    return {h["host"]: h["verdict"] for h in report["hosts"]}
 
 
 def _exec(host: str, *argv: str, timeout: float = 120) -> str:
@@ -292,17 +249,10 @@ def _handshake_after(since: int, limit: float = 60.0) -> int:
 
 @pytest.fixture(scope="module")
 def provisioned_audit(lab_inventory: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """site.yml once on the whole lab, then one audit: the folder of its reports."""
-    done = _toolkit("provision", "-i", str(lab_inventory))
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    # the drills' evidence and the plan go under reports/ of the checkout, in the folder of
-    # the inventory's name (lab), where BCK-05 reads the plan
-    drills = _toolkit("backup", "drill", "-i", str(lab_inventory), "servers")
-    assert drills.returncode == 0, drills.stdout[-4000:] + drills.stderr[-3000:]
-    plan = _toolkit("report", "continuity", "-i", str(lab_inventory))
-    assert plan.returncode == 0, plan.stdout[-3000:] + plan.stderr[-3000:]
+    """site.yml once on the whole lab, the drills and the plan, then one audit: the folder
+    of its reports."""
     out = tmp_path_factory.mktemp("audit")
-    _verdicts(lab_inventory, out)
+    provision_and_audit(lab_inventory, out)
     return out
 
 
@@ -316,9 +266,7 @@ def provisioned(provisioned_audit: Path) -> dict[str, str]:
 def test_the_provisioned_and_drilled_lab_audits_go_on_every_host(
     provisioned_audit: Path, provisioned: dict[str, str]
 ) -> None:
-    found = _findings(provisioned_audit)
-    assert sorted(found) == sorted(LAB_HOSTS)
-    assert {h: f for h, f in found.items() if f} == {}
+    assert_every_host_goes(provisioned_audit, LAB_HOSTS)
     assert provisioned == dict.fromkeys(LAB_HOSTS, "go")
 
 
