@@ -86,10 +86,12 @@ def verdicts(inventory: Path, out: Path, *args: str) -> dict[str, str]:
     return {h["host"]: h["verdict"] for h in report["hosts"]}
 
 
-def provision_and_audit(inventory: Path, out: Path, *args: str) -> None:
+def provision_and_audit(
+    inventory: Path, out: Path, *args: str, audit_args: tuple[str, ...] = ()
+) -> None:
     """site.yml on every host, a restore drill of every backed-up server, the continuity
     plan, then the audit into ``out`` (as ./run lab does); ``args`` go to each command
-    (e.g. --vault-password-file FILE)."""
+    (e.g. --vault-password-file FILE), ``audit_args`` to the audit only."""
     done = toolkit("provision", "-i", str(inventory), *args)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     # the drills' evidence and the plan go under reports/ of the checkout, in the folder of
@@ -98,7 +100,7 @@ def provision_and_audit(inventory: Path, out: Path, *args: str) -> None:
     assert drills.returncode == 0, drills.stdout[-4000:] + drills.stderr[-3000:]
     plan = toolkit("report", "continuity", "-i", str(inventory), *args)
     assert plan.returncode == 0, plan.stdout[-3000:] + plan.stderr[-3000:]
-    verdicts(inventory, out, *args)
+    verdicts(inventory, out, *args, *audit_args)
 
 
 def assert_every_host_goes(out: Path, hosts: tuple[str, ...] = LAB_HOSTS) -> None:
