@@ -333,5 +333,21 @@ def test_a_host_that_cannot_be_reached_is_drilled_from_the_inventory_and_says_so
     monkeypatch.setattr(drill, "with_session", gone)
     said: list[str] = []
     found = drill.locate(_target(), _hosts("backup"), drill.Limits(), said.append)
-    assert found == ("backup", "/srv/backup/directory", False)
+    assert found == ("backup", "/srv/backup/directory", False, "bookworm")
     assert "directory cannot be reached (directory (admin@127.0.0.1:2202): cannot" in said[-1]
+
+
+def test_the_restore_runs_on_the_release_the_host_runs() -> None:
+    """A PostgreSQL 17 dump (Debian 13) does not restore into PostgreSQL 15 (Debian 12)."""
+    trixie = b'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nVERSION_CODENAME=trixie\nID=debian\n'
+    assert drill.drill_release(trixie, {}) == "trixie"
+    assert drill.drill_release(b"VERSION_CODENAME=bookworm\n", {"lab_release": "trixie"}) == (
+        "bookworm"
+    )
+
+
+def test_a_host_that_cannot_be_read_is_restored_on_the_release_its_inventory_names() -> None:
+    assert drill.drill_release(None, {"backup_drill_release": "trixie"}) == "trixie"
+    assert drill.drill_release(None, {"lab_release": "trixie"}) == "trixie"
+    assert drill.drill_release(b"VERSION_CODENAME=sid\n", {}) == "bookworm"
+    assert drill.drill_release(None, {"backup_drill_release": "sid; rm -rf /"}) == "bookworm"

@@ -41,6 +41,7 @@ from toolkit.backup.status import (
     parse_status,
 )
 from toolkit.errors import ToolkitError
+from toolkit.lab.image import RELEASES
 from toolkit.paths import work_dir
 from toolkit.report.pages import write_atomically
 from toolkit.secrets import read_secret
@@ -162,7 +163,7 @@ def run_drill(
     if host not in hosts or "servers" not in hosts[host].groups:
         raise ToolkitError(f"{host} is not a server of the inventory {inventory}")
     target = target_of(hosts[host], inventory)
-    server_name, repo, alive = locate(target, hosts, limits, progress)
+    server_name, repo, alive, release = locate(target, hosts, limits, progress)
     if server_name not in hosts or "backup_servers" not in hosts[server_name].groups:
         raise ToolkitError(f"{host}'s backup server {server_name!r} is not in backup_servers")
     server = target_of(hosts[server_name], inventory)
@@ -173,7 +174,7 @@ def run_drill(
     state = Run(stamp)
     try:
         progress("starting the scratch container")
-        scratch.start()
+        scratch.start(release)
         progress("installing borgbackup, slapd and PostgreSQL in it")
         scratch.install(timeout=limits.prepare)
         state.prepare_seconds = time.monotonic() - clock
@@ -234,18 +235,44 @@ def run_drill(
 
 def locate(
     target: Target, hosts: Mapping[str, InventoryHost], limits: Limits, progress: Progress
-) -> tuple[str, str, bool]:
+) -> tuple[str, str, bool, str]:
     """The host's backup server and repository folder, from its status.json; from the
-    inventory when the host cannot be reached (the disaster a backup is for); and whether
-    it could be reached."""
+    inventory when the host cannot be reached (the disaster a backup is for); whether it
+    could be reached; and the Debian release its restore runs on (drill_release)."""
     progress(f"reading {target.name}'s backup status")
     try:
-        status = with_session(target, limits.connect, _read_status, command_timeout=limits.command)
+        status, os_release = with_session(
+            target, limits.connect, _read_status_and_release, command_timeout=limits.command
+        )
     except UnreachableError as exc:
         server, repo = inventory_location(target, hosts)
         progress(f"{target.name} cannot be reached ({exc}): {server}:{repo} from the inventory")
-        return server, repo, False
-    return status.backup_server, repository_path(status), True
+        return server, repo, False, drill_release(None, target.vars)
+    release = drill_release(os_release, target.vars)
+    return status.backup_server, repository_path(status), True, release
+
+
+def _read_status_and_release(session: Session) -> tuple[BackupStatus, bytes | None]:
+    return _read_status(session), session.read("/etc/os-release", 4096)
+
+
+_CODENAME = re.compile(rb"^VERSION_CODENAME=\"?([a-z]+)\"?$", re.M)
+
+
+def drill_release(os_release: bytes | None, host_vars: Mapping[str, Any]) -> str:
+    """The Debian release of the scratch container: the host's own (its /etc/os-release),
+    as the machine that would replace it runs it and a dump restores only into the server
+    version that wrote it or a newer one (PostgreSQL 17 on Debian 13, 15 on Debian 12).
+    A host that cannot be read: its ``backup_drill_release``, else its ``lab_release``
+    (a lab host), else bookworm."""
+    found = _CODENAME.search(os_release or b"")
+    if found and found.group(1).decode() in RELEASES:
+        return found.group(1).decode()
+    for name in ("backup_drill_release", "lab_release"):
+        value = host_vars.get(name)
+        if isinstance(value, str) and value in RELEASES:
+            return value
+    return "bookworm"
 
 
 def inventory_location(target: Target, hosts: Mapping[str, InventoryHost]) -> tuple[str, str]:

@@ -22,7 +22,7 @@ from toolkit.adapters.podman import Podman, podman_env
 from toolkit.adapters.ssh import sudo_prefix
 from toolkit.backup.remote import Session, UnreachableError
 from toolkit.errors import ExternalCommandError, ToolkitError
-from toolkit.lab.image import apt_cache_volumes, image_ref
+from toolkit.lab.image import apt_cache_volumes, build_image
 from toolkit.text import printable
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,9 @@ class Scratch:
         self.podman = podman or Podman(timeout=120.0)
 
     def start(self, release: str = "bookworm", boot_timeout: float = 90.0) -> None:
+        """Boot a container of the lab image of ``release`` (built first if this machine has
+        none: a drill of a Debian 13 host may be the first thing that needs it)."""
+        ref = build_image(release)
         volumes = [arg for v in apt_cache_volumes(release) for arg in ("--volume", v)]
         self.podman(
             "run",
@@ -57,7 +60,7 @@ class Scratch:
             "--systemd",
             "always",
             *volumes,
-            image_ref(release),
+            ref,
             "/sbin/init",
         )
         deadline = time.monotonic() + boot_timeout
