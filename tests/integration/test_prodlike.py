@@ -37,7 +37,7 @@ from toolkit.secrets import VAULT_HEADER, read_secret
 pytestmark = pytest.mark.lab
 
 #: Debian release of the environment's hosts (the lab's containers): what production runs.
-RELEASE = "bookworm"
+RELEASE = "trixie"
 LAB = "ttk-prodlike-lab"
 #: The machines' subnets, instead of the lab's 10.60.x (a running lab and the lab test's
 #: 10.61.x are left alone).
