@@ -38,6 +38,9 @@ pytestmark = pytest.mark.lab
 
 #: Debian release of the environment's hosts (the lab's containers): what production runs.
 RELEASE = "trixie"
+#: The videoconference hosts' release whatever RELEASE says: Janus and janus.js are packaged
+#: for Debian 12 only (roles/videoconference stops on Debian 13 and says to run it on 12).
+JANUS_RELEASE = "bookworm"
 LAB = "ttk-prodlike-lab"
 #: The machines' subnets, instead of the lab's 10.60.x (a running lab and the lab test's
 #: 10.61.x are left alone).
@@ -146,8 +149,13 @@ def _set_for_the_lab_network(env: Path) -> None:
 
 @pytest.fixture(scope="module")
 def machines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The lab copy, up: its containers run Debian RELEASE."""
+    """The lab copy, up: its containers run Debian RELEASE (the videoconference host
+    JANUS_RELEASE)."""
     copy = copy_lab(tmp_path_factory.mktemp("machines") / "lab", LAB, PREFIX, RELEASE)
+    (copy / "host_vars").mkdir(exist_ok=True)
+    for group, host, _ in _platform_hosts(copy):
+        if group == "videoconference_servers":
+            (copy / "host_vars" / f"{host}.yml").write_text(f"lab_release: {JANUS_RELEASE}\n")
     up = toolkit("lab", "up", "-i", str(copy))
     try:
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
