@@ -141,6 +141,17 @@ def test_role_variables_carry_the_roles_own_comments(made: tuple[Path, Path]) ->
     assert "# vpn_gateway_mtu: 1420" in text
 
 
+def test_every_host_runs_the_releases_python_even_for_a_task_delegated_from_another(
+    made: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Debian 12 client delegating to a Debian 13 backup server must not carry its
+    discovered /usr/bin/python3.11 there: every host uses /usr/bin/python3."""
+    target, vault = made
+    monkeypatch.setenv(VAULT_PASSWORD_ENV, str(vault))
+    hosts = load_inventory(target)
+    assert {h.vars["ansible_python_interpreter"] for h in hosts.values()} == {"/usr/bin/python3"}
+
+
 def test_ansible_reads_the_vaulted_secrets_with_the_password_file_only(
     made: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

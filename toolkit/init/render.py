@@ -193,6 +193,13 @@ def identity_yml(s: Settings) -> str:
 def connection_yml(s: Settings) -> str:
     f = VarsFile(("How Ansible and `toolkit audit` reach the hosts, and become root.",))
     f.set("ansible_user", s.ssh_user, "Admin account Ansible logs in as (baseline_admin_users).")
+    f.set(
+        "ansible_python_interpreter",
+        "/usr/bin/python3",
+        "Python on every host (Debian 12 and 13 both have it): with Ansible's discovery a task",
+        "delegated to another host ran the delegating host's interpreter there (python3.11 of",
+        "a Debian 12 host on a Debian 13 one).",
+    )
     if s.ssh_key:
         f.set("ansible_ssh_private_key_file", s.ssh_key, "Its SSH private key on the control node.")
     known = f"-o UserKnownHostsFile={s.known_hosts} " if s.known_hosts else ""
