@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from toolkit.adapters.ansible import MITOGEN_STRATEGY, mitogen_strategy_dir
 from toolkit.adapters.podman import podman_env
 from toolkit.lab.hostlimits import ensure_inotify_instances
 from toolkit.lab.image import apt_cache, build_image
@@ -55,6 +56,13 @@ def test_role_scenario_converges_idempotently_and_verifies(scenario: Path) -> No
     env["TOOLKIT_APT_CACHE"] = str(cache_dir() / "apt")
     env["ANSIBLE_FORCE_COLOR"] = "0"
     env.pop("ANSIBLE_CONFIG", None)
+    # Converge, check and idempotence run their plays with Mitogen's strategy where it is
+    # installed (the plays read TOOLKIT_MOLECULE_STRATEGY); Molecule's create and destroy keep
+    # Ansible's (Mitogen's local connection hangs on their asynchronous podman jobs).
+    plugins = mitogen_strategy_dir()
+    if plugins is not None and "TOOLKIT_MOLECULE_STRATEGY" not in env:
+        env["ANSIBLE_STRATEGY_PLUGINS"] = str(plugins)
+        env["TOOLKIT_MOLECULE_STRATEGY"] = MITOGEN_STRATEGY
     logs = REPO / ".cache" / "molecule"
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{role_dir.name}-{name}.log"
