@@ -31,6 +31,8 @@ from toolkit.adapters.ansible import ansible_env, tool
 from toolkit.adapters.podman import Podman
 from toolkit.adapters.process import run
 from toolkit.cli.main import cli
+from toolkit.lab import firewall
+from toolkit.lab.image import image_ref
 from toolkit.lab.lab import load_lab
 from toolkit.lab.labels import LAB_LABEL
 
@@ -318,6 +320,16 @@ def _inside_targets(inventory: Path) -> dict[str, tuple[str, int]]:
     }
 
 
+def _tear_down_another_isolated_network() -> None:
+    podman = Podman()
+    name = "ttk-test-isolated-probe"
+    podman("network", "create", "--opt", "isolate=true", "--subnet", "10.61.250.0/24", name)
+    try:
+        podman("run", "--rm", "--network", name, image_ref("bookworm"), "true", timeout=120)
+    finally:
+        podman("network", "rm", "--force", name)
+
+
 def test_laptop01_reaches_no_inside_service_with_the_tunnel_down_and_exactly_its_groups_with_it_up(
     lab_inventory: Path, provisioned: dict[str, str]
 ) -> None:
@@ -328,6 +340,11 @@ def test_laptop01_reaches_no_inside_service_with_the_tunnel_down_and_exactly_its
     allowed = {t for t in open_to_gateway if targets[t] in ALLOWED or targets[t][1] == 22}
     assert ("mail", 993) in {targets[t] for t in allowed}
     assert ("directory", 636) in {targets[t] for t in open_to_gateway - allowed}
+    # Another isolated podman network used and removed on this machine (another lab taken
+    # down): netavark then drops the isolation jump that every isolated network shares. The
+    # lab's own nftables table must still keep the outside from the inside.
+    _tear_down_another_isolated_network()
+    assert firewall.holds(LAB)
     _exec("laptop01", "systemctl", "stop", "wg-quick@wg0")
     try:
         assert _probe_from("laptop01", list(targets)) == set()

@@ -23,7 +23,7 @@ import paramiko
 from toolkit.adapters.ansible import load_inventory
 from toolkit.adapters.podman import Podman
 from toolkit.errors import InvalidInputError, Problem, ToolkitError
-from toolkit.lab import addresses, keys, networks
+from toolkit.lab import addresses, firewall, keys, networks
 from toolkit.lab.hostlimits import ensure_inotify_instances
 from toolkit.lab.image import ADMIN_USER, RELEASES, apt_cache_volumes, build_image, image_ref
 from toolkit.lab.labels import HOST_LABEL, LAB_LABEL, STATE_LABEL
@@ -330,6 +330,8 @@ def up(lab: Lab, step: Callable[[str], None] = lambda _msg: None) -> list[HostSt
                 input_bytes=f"{ADMIN_USER}:{password}\n".encode(),
             )
     networks.settle(podman, lab, step)
+    if firewall.isolate(podman, lab.name, lab.networks):
+        step("no forwarding between the lab's networks (nftables)")
     step("waiting for sshd on every host")
     deadline = time.monotonic() + SSH_WAIT
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -354,6 +356,7 @@ def down(lab: Lab) -> list[str]:
     for info in podman.containers(f"{LAB_LABEL}={lab.name}"):
         podman.remove(info["Id"])
         removed.append(str(info["Names"][0]))
+    firewall.release(lab.name)
     for network in lab.all_networks:
         if podman.network_exists(network.name):
             podman("network", "rm", "--force", network.name)
