@@ -340,14 +340,27 @@ def test_a_host_that_cannot_be_reached_is_drilled_from_the_inventory_and_says_so
 def test_the_restore_runs_on_the_release_the_host_runs() -> None:
     """A PostgreSQL 17 dump (Debian 13) does not restore into PostgreSQL 15 (Debian 12)."""
     trixie = b'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nVERSION_CODENAME=trixie\nID=debian\n'
-    assert drill.drill_release(trixie, {}) == "trixie"
-    assert drill.drill_release(b"VERSION_CODENAME=bookworm\n", {"lab_release": "trixie"}) == (
-        "bookworm"
-    )
+    assert drill.drill_release("collab", trixie, {}) == "trixie"
+    assert drill.drill_release(
+        "collab", b"VERSION_CODENAME=bookworm\n", {"lab_release": "trixie"}
+    ) == ("bookworm")
 
 
 def test_a_host_that_cannot_be_read_is_restored_on_the_release_its_inventory_names() -> None:
-    assert drill.drill_release(None, {"backup_drill_release": "trixie"}) == "trixie"
-    assert drill.drill_release(None, {"lab_release": "trixie"}) == "trixie"
-    assert drill.drill_release(b"VERSION_CODENAME=sid\n", {}) == "bookworm"
-    assert drill.drill_release(None, {"backup_drill_release": "sid; rm -rf /"}) == "bookworm"
+    assert drill.drill_release("collab", None, {"backup_drill_release": "trixie"}) == "trixie"
+    assert drill.drill_release("collab", None, {"lab_release": "trixie"}) == "trixie"
+    assert drill.drill_release("collab", None, {}) == "bookworm"
+    on_sid = {"backup_drill_release": "trixie"}
+    assert drill.drill_release("collab", b"VERSION_CODENAME=sid\n", on_sid) == "trixie"
+
+
+def test_a_release_the_drill_has_no_image_for_is_an_error_naming_host_and_field() -> None:
+    with pytest.raises(ToolkitError, match=r"collab: backup_drill_release 'sid; rm -rf /' is"):
+        drill.drill_release("collab", None, {"backup_drill_release": "sid; rm -rf /"})
+    with pytest.raises(ToolkitError, match=r"collab: lab_release '12' is not a release"):
+        drill.drill_release("collab", None, {"lab_release": 12})
+
+
+def test_a_host_on_an_unknown_release_with_none_named_is_an_error_not_a_guess() -> None:
+    with pytest.raises(ToolkitError, match=r"collab runs Debian 'forky'.*backup_drill_release"):
+        drill.drill_release("collab", b"VERSION_CODENAME=forky\n", {})

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from toolkit import osrelease
 from toolkit.adapters.ansible import InventoryHost, load_inventory
 from toolkit.backup import checks
 from toolkit.backup.manifest import MAX_LISTED, compare, plan_checks
@@ -45,6 +46,7 @@ from toolkit.lab.image import RELEASES
 from toolkit.paths import work_dir
 from toolkit.report.pages import write_atomically
 from toolkit.secrets import read_secret
+from toolkit.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -247,8 +249,8 @@ def locate(
     except UnreachableError as exc:
         server, repo = inventory_location(target, hosts)
         progress(f"{target.name} cannot be reached ({exc}): {server}:{repo} from the inventory")
-        return server, repo, False, drill_release(None, target.vars)
-    release = drill_release(os_release, target.vars)
+        return server, repo, False, drill_release(target.name, None, target.vars)
+    release = drill_release(target.name, os_release, target.vars)
     return status.backup_server, repository_path(status), True, release
 
 
@@ -256,22 +258,38 @@ def _read_status_and_release(session: Session) -> tuple[BackupStatus, bytes | No
     return _read_status(session), session.read("/etc/os-release", 4096)
 
 
-_CODENAME = re.compile(rb"^VERSION_CODENAME=\"?([a-z]+)\"?$", re.M)
-
-
-def drill_release(os_release: bytes | None, host_vars: Mapping[str, Any]) -> str:
+def drill_release(host: str, os_release: bytes | None, host_vars: Mapping[str, Any]) -> str:
     """The Debian release of the scratch container: the host's own (its /etc/os-release),
     as the machine that would replace it runs it and a dump restores only into the server
     version that wrote it or a newer one (PostgreSQL 17 on Debian 13, 15 on Debian 12).
-    A host that cannot be read: its ``backup_drill_release``, else its ``lab_release``
-    (a lab host), else bookworm."""
-    found = _CODENAME.search(os_release or b"")
-    if found and found.group(1).decode() in RELEASES:
-        return found.group(1).decode()
+    A host that cannot be read, or runs a release the drill has no image for: its
+    ``backup_drill_release``, else its ``lab_release`` (a lab host), else bookworm for a
+    host that could not be read. A release named that the drill does not know, or a host on
+    an unknown release with none named, is an error that says which."""
+    named = {}
     for name in ("backup_drill_release", "lab_release"):
         value = host_vars.get(name)
-        if isinstance(value, str) and value in RELEASES:
-            return value
+        if value is None:
+            continue
+        if not (isinstance(value, str) and value in RELEASES):
+            raise ToolkitError(
+                f"{host}: {name} {printable(str(value))[:40]!r} is not a release the drill "
+                f"has an image for ({', '.join(RELEASES)})"
+            )
+        named[name] = value
+    codename = osrelease.parse((os_release or b"").decode("utf-8", "replace")).get(
+        "VERSION_CODENAME", ""
+    )
+    if codename in RELEASES:
+        return codename
+    for name in ("backup_drill_release", "lab_release"):
+        if name in named:
+            return named[name]
+    if codename:
+        raise ToolkitError(
+            f"{host} runs Debian {printable(codename)[:40]!r}, the drill has images for "
+            f"{', '.join(RELEASES)} only: set backup_drill_release in its host variables"
+        )
     return "bookworm"
 
 

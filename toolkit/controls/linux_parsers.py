@@ -14,6 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from toolkit import osrelease
 from toolkit.audit.model import ControlError
 
 _INT = re.compile(r"[+-]?[0-9]{1,18}")
@@ -206,10 +207,5 @@ def sudoers_nopasswd_all(text: str) -> list[tuple[str, str]]:
 
 
 def os_release(text: str) -> dict[str, str]:
-    """/etc/os-release as a dict (quotes removed)."""
-    values = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            values[key.strip()] = value.strip().strip('"')
-    return values
+    """/etc/os-release as a dict (quotes removed): toolkit.osrelease, shared with the drills."""
+    return osrelease.parse(text)
