@@ -6,6 +6,8 @@ One scenario at a time (2 cores). The log of each run is kept in .cache/molecule
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +68,12 @@ def test_role_scenario_converges_idempotently_and_verifies(scenario: Path) -> No
     logs = REPO / ".cache" / "molecule"
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / f"{role_dir.name}-{name}.log"
+    # What a verify leaves for a person to look at (screenshots): kept beside the log, out
+    # of the scenario's inventory folder (Ansible would read every file there as inventory).
+    artifacts = logs / f"{role_dir.name}-{name}"
+    shutil.rmtree(artifacts, ignore_errors=True)
+    artifacts.mkdir()
+    env["TOOLKIT_MOLECULE_ARTIFACTS"] = str(artifacts)
     with log.open("w") as out:
         proc = subprocess.run(
             ["molecule", "test", "-s", name],
@@ -76,5 +84,36 @@ def test_role_scenario_converges_idempotently_and_verifies(scenario: Path) -> No
             timeout=2400,
             check=False,
         )
-    tail = "\n".join(log.read_text(errors="replace").splitlines()[-60:])
-    assert proc.returncode == 0, f"molecule test of {role_dir.name}/{name} failed ({log}):\n{tail}"
+    if proc.returncode != 0:
+        text = log.read_text(errors="replace")
+        pytest.fail(
+            f"molecule test of {role_dir.name}/{name} failed ({log}):\n"
+            f"{failures(text)}\n[...]\n" + "\n".join(text.splitlines()[-40:])
+        )
+
+
+#: Lines of an Ansible log that say a task failed (the destroy step's tail hides them).
+_FAILED = re.compile(r"^(fatal: |failed: |ERROR! |\S+ \| FAILED)|FAILED! =>")
+
+
+def failures(log: str, before: int = 12, limit: int = 6, width: int = 3000) -> str:
+    """Each failed task of a Molecule log with the lines before it (the task's name and
+    time), at most ``limit`` of them, each line cut at ``width`` characters."""
+    lines = log.splitlines()
+    found = [i for i, line in enumerate(lines) if _FAILED.search(line)]
+    blocks = []
+    for i in found[:limit]:
+        blocks.append("\n".join(line[:width] for line in lines[max(0, i - before) : i + 1]))
+    return "\n---\n".join(blocks) if blocks else "(no failed task in the log)"
+
+
+def test_a_failed_molecule_run_shows_its_failed_task_not_only_the_destroy_step() -> None:
+    log = "\n".join(
+        ["TASK [Assert that B decodes A's video] ****", "Thursday 26 November 2026"]
+        + ['fatal: [localhost]: FAILED! => {"assertion": "b.subs[0].frames > 0"}']
+        + ["PLAY [Destroy] ****"] * 80
+    )
+    shown = failures(log)
+    assert "TASK [Assert that B decodes A's video]" in shown
+    assert "b.subs[0].frames > 0" in shown
+    assert failures("PLAY [Destroy]\nok: [localhost]") == "(no failed task in the log)"
