@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import re
 import shutil
 import stat
@@ -206,18 +205,6 @@ def test_the_environment_holds_every_lab_host_in_its_lab_groups(
     assert {h for _, h in groups} == set(LAB_HOSTS)
 
 
-#: Written but not yet seen passing on a clean run: the suite skips it, saying why, unless
-#: TOOLKIT_LAB_PENDING=1 asks for it (as tests/molecule/test_roles.py's PENDING does).
-#: The issue (Debian 13 in CI) stays open until it passes.
-GO_PENDING = (
-    "pending: on the Debian 13 hosts of this environment the audit's sudo commands of LNX-11, "
-    "LOG-01, LOG-02, LOG-04, LNX-10 and BCK-02 got no answer within 30 s in the clean-clone "
-    "run (every other sudo command answered; the same controls pass on a trixie copy of the "
-    "lab's own inventory): not understood yet"
-)
-
-
-@pytest.mark.skipif(os.environ.get("TOOLKIT_LAB_PENDING") != "1", reason=GO_PENDING)
 def test_the_provisioned_environment_audits_go_on_every_host_as_the_lab_does(
     audited: Path,
 ) -> None:
