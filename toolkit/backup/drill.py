@@ -266,7 +266,7 @@ def drill_release(host: str, os_release: bytes | None, host_vars: Mapping[str, A
     ``backup_drill_release``, else its ``lab_release`` (a lab host), else bookworm for a
     host that could not be read. A release named that the drill does not know, or a host on
     an unknown release with none named, is an error that says which."""
-    named = {}
+    named: dict[str, str] = {}
     for name in ("backup_drill_release", "lab_release"):
         value = host_vars.get(name)
         if value is None:
@@ -282,9 +282,8 @@ def drill_release(host: str, os_release: bytes | None, host_vars: Mapping[str, A
     )
     if codename in RELEASES:
         return codename
-    for name in ("backup_drill_release", "lab_release"):
-        if name in named:
-            return named[name]
+    if named:  # in the order above: backup_drill_release first
+        return next(iter(named.values()))
     if codename:
         raise ToolkitError(
             f"{host} runs Debian {printable(codename)[:40]!r}, the drill has images for "
