@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from toolkit.adapters.ansible import load_inventory
@@ -406,3 +407,16 @@ def test_the_files_pass_the_projects_yamllint(made: tuple[Path, Path]) -> None:
         capture_output=True, text=True, timeout=120, check=False, cwd=ROOT,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout
+
+
+def test_the_laptops_are_managed_from_the_admin_networks_only(made: tuple[Path, Path]) -> None:
+    """Their firewall drops every other inbound connection (LAP-07): without the admin
+    networks, Ansible itself would be locked out of the laptops."""
+    target, _ = made
+    text = (target / "group_vars/laptops/laptop.yml").read_text()
+    servers = yaml.safe_load((target / "group_vars/servers/baseline.yml").read_text())
+    laptops = yaml.safe_load(text)
+    assert laptops["laptop_ssh_admin_networks"] == servers["baseline_ssh_admin_networks"]
+    assert laptops["laptop_ssh_admin_networks"]
+    assert "Support DSI" in laptops["laptop_support_contact"]
+    assert "# laptop_idle_lock_seconds: 900" in text

@@ -68,6 +68,14 @@ NO_DNS_GROUPWARE = {
     "collaboration_imap_server": "imaps://mail:993",
     "collaboration_smtp_server": "smtp://mail:587/?tls=YES",
 }
+#: What a container cannot do on a laptop (USBGuard, freshclam): the lab's own settings.
+LAB_LAPTOP = {
+    k: v
+    for k, v in yaml.safe_load(
+        (REPO / "inventories/lab/group_vars/laptops/laptop.yml").read_text()
+    ).items()
+    if k not in ("laptop_ssh_admin_networks", "laptop_support_contact")  # toolkit init's
+}
 #: The lab's waivers: only what a podman container cannot do (clock, auditd), which the
 #: lab's own "go" rests on too; the environment runs on the same containers.
 LAB_WAIVERS = REPO / "audits" / "waivers" / "lab.yml"
@@ -139,11 +147,12 @@ def _set_for_the_lab_network(env: Path) -> None:
     for group, settings in (
         ("mail_servers", {**NO_INTERNET, "audit_params": params}),
         ("collaboration_servers", NO_DNS_GROUPWARE),
+        ("laptops", LAB_LAPTOP),
     ):
         for host in (h for g, h, _ in _platform_hosts(env) if g == group):
             path = env / "host_vars" / f"{host}.yml"
             path.parent.mkdir(exist_ok=True)
-            comment = "# The lab's machines have no public DNS zone and no Internet.\n"
+            comment = "# The lab's machines are containers without public DNS or Internet.\n"
             path.write_text("---\n" + comment + yaml.safe_dump(settings, allow_unicode=True))
 
 

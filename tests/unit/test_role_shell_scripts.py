@@ -12,7 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SHELL_SCRIPTS = sorted(
     path
-    for path in (ROOT / "roles").glob("*/*/usr/local/*bin/*")
+    for pattern in ("*/*/usr/local/*bin/*", "*/*/etc/NetworkManager/dispatcher.d/*")
+    for path in (ROOT / "roles").glob(pattern)
     if path.read_text(encoding="utf-8").startswith("#!/bin/sh\n")
 )
 

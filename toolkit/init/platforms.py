@@ -130,6 +130,24 @@ def _visio_file(s: Settings) -> str:
     return v.text(with_defaults=True)
 
 
+def _support_contact(s: Settings) -> str:
+    """Who teleworkers call for help or to report an incident (A12, E26)."""
+    return s.support_contact or f"Support DSI, support@{s.domain}"
+
+
+def _laptop_file(s: Settings, admin_networks: list[str]) -> str:
+    """The managed laptops' variables: management from the admin networks only."""
+    lt = VarsFile((f"The managed laptops of {s.env} (roles/laptop).",), role="laptop")
+    lt.set(
+        "laptop_ssh_admin_networks",
+        admin_networks,
+        "SSH to the laptops from the administration's networks only: their firewall drops",
+        "every other inbound connection (E8, LAP-07), Ansible's from elsewhere too.",
+    )
+    lt.set("laptop_support_contact", _support_contact(s))
+    return lt.text(with_defaults=True)
+
+
 def _vpn_file(s: Settings) -> str:
     """The VPN gateway's variables: its endpoint, the services and each group's."""
     vpn = VarsFile((f"The VPN gateway of {s.env} (roles/vpn_gateway).",), role="vpn_gateway")
@@ -153,7 +171,7 @@ def _vpn_file(s: Settings) -> str:
     groups["staff"] = [n for n in services if n != "admin-ssh"]
     groups["admins"] = ["admin-ssh"]
     vpn.set("vpn_gateway_group_services", groups)
-    vpn.set("vpn_gateway_support_contact", s.support_contact or f"Support DSI, support@{s.domain}")
+    vpn.set("vpn_gateway_support_contact", _support_contact(s))
     return vpn.text(with_defaults=True)
 
 
@@ -185,6 +203,9 @@ def group_files(s: Settings) -> dict[str, str]:
 
     if s.members("vpn_gateways"):
         files["vpn_gateways/vpn_gateway.yml"] = _vpn_file(s)
+
+    if s.members("laptops"):
+        files["laptops/laptop.yml"] = _laptop_file(s, admin_networks)
 
     if s.members("directory_servers"):
         d = VarsFile((f"The directory of {s.env} (roles/directory).",), role="directory")
