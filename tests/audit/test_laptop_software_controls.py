@@ -75,6 +75,14 @@ def test_lap10_a_node_finalized_above_the_property_finalizes_it(catalogue: Catal
     assert judge(catalogue, "LAP-10", office(xcd)).status is Status.PASS
 
 
+def test_lap10_macros_disabled_altogether_and_finalized_pass(catalogue: Catalogue) -> None:
+    start = MACROS_XCD.index('<prop oor:name="MacroSecurityLevel"')
+    end = MACROS_XCD.index('<prop oor:name="DisableMacrosExecution"')
+    xcd = (MACROS_XCD[:start] + MACROS_XCD[end:]).replace("<value>false<", "<value>true<")
+    outcome = judge(catalogue, "LAP-10", office(xcd))
+    assert outcome.summary == f"macros disabled, finalized in {XCD}"
+
+
 def test_lap10_the_level_elsewhere_than_common_security_scripting_does_not_count(
     catalogue: Catalogue,
 ) -> None:
