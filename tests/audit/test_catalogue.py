@@ -29,6 +29,7 @@ BYOD_CONTROLS = {f"BYOD-0{i}" for i in range(1, 9)}
 NET_CONTROLS = {f"NET-{i:02d}" for i in range(1, 11)}
 BCK_CONTROLS = {f"BCK-0{i}" for i in range(1, 6)}
 VC_CONTROLS = {f"VC-0{i}" for i in range(1, 7)}
+LAP_CONTROLS = {f"LAP-{i:02d}" for i in range(1, 13)}
 
 
 def test_the_catalogue_defines_lnx_web_mail_log_and_vpn_controls(
@@ -42,6 +43,7 @@ def test_the_catalogue_defines_lnx_web_mail_log_and_vpn_controls(
         | BYOD_CONTROLS
         | BCK_CONTROLS
         | VC_CONTROLS
+        | LAP_CONTROLS
     )
 
 
@@ -74,7 +76,8 @@ def test_every_server_gets_the_baseline_and_web_platforms_their_tls_ports(
     log04 = next(c for c in plans["logs"].controls if c.control.id == "LOG-04")
     assert log04.params["require_forwarding"] is False
     assert log04.profiles == ("00-servers", "20-log-collector")
-    assert plans["laptop01"].controls == ()
+    assert [c.control.id for c in plans["laptop01"].controls] == sorted(LAP_CONTROLS)
+    assert plans["laptop01"].controls[0].profiles == ("30-laptops",)
     assert {"LOG-01", "LOG-03"} <= {c.control.id for c in plans["logs"].controls}
 
 

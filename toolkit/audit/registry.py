@@ -44,6 +44,9 @@ CONTROL_MODULES = (
     "toolkit.controls.network",
     "toolkit.controls.byod",
     "toolkit.controls.backup",
+    "toolkit.controls.laptop",
+    "toolkit.controls.laptop_access",
+    "toolkit.controls.laptop_software",
 )
 
 

@@ -9,8 +9,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from toolkit import hacking_tools
 from toolkit.adapters.ansible import InventoryHost
 from toolkit.audit.catalogue import Catalogue
+from toolkit.audit.model import ControlError, as_list
 from toolkit.audit.targets import HostPlan, PlannedControl, plan
 from toolkit.errors import ToolkitError
 from toolkit.exitcodes import ExitCode
@@ -78,12 +80,16 @@ def with_mail_domains(params: dict[str, Any], domains: tuple[str, ...]) -> dict[
 
 
 def search_spec(planned: HostPlan) -> dict[str, Any]:
-    """What the collector looks for: BYOD-05's deny-list, BYOD-06's markers, places and
-    bounds."""
+    """What the collector looks for: the hacking tools (audits/hacking_tools.yml and the
+    names BYOD-05's ``deny`` adds), BYOD-06's markers, places and bounds."""
     params = {p.control.id: dict(p.params) for p in planned.controls}
     work = params["BYOD-06"]
+    try:
+        tools = hacking_tools.deny_list(as_list(params["BYOD-05"]["deny"]))
+    except ControlError as exc:
+        raise ToolkitError(str(exc), exit_code=ExitCode.INVALID_INPUT) from exc
     return {
-        "tools": [str(n) for n in params["BYOD-05"]["deny"]],
+        "tools": tools,
         "markers": work["markers"],
         "places": [str(p) for p in work["places"]],
         "extensions": [str(e).lower() for e in work["extensions"]],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
+from toolkit import hacking_tools
 from toolkit.audit.context import Context
 from toolkit.audit.model import ControlError, Outcome, Params, as_list
 from toolkit.audit.registry import control
@@ -139,10 +140,11 @@ def browsers_current(ctx: Context, p: Params) -> Outcome:
 
 @control("BYOD-05", needs_ssh=False)
 def no_hacking_tools(ctx: Context, p: Params) -> Outcome:
-    """None of the ``deny`` names is installed (the collector looked for all of them)."""
+    """None of the hacking tools (audits/hacking_tools.yml, plus the ``deny`` names) is
+    installed (the collector looked for all of them)."""
     tools = facts_of(ctx, "tools").tools
     assert tools is not None  # noqa: S101 (facts_of checked it)
-    deny = {str(n).lower() for n in as_list(p["deny"])}
+    deny = {n.lower() for n in hacking_tools.deny_list(as_list(p["deny"]))}
     ctx.note("report: tools.found", "\n".join(f"{f.name}: {f.path}" for f in tools.found) or "-")
     missed = sorted(deny - {s.lower() for s in tools.searched})
     if missed:

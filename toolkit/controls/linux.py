@@ -305,9 +305,9 @@ def listening_sockets(ctx: Context, p: Params) -> Outcome:
 # --- LNX-07 firewall ---------------------------------------------------------------------
 
 
-@control("LNX-07")
-def host_firewall(ctx: Context, p: Params) -> Outcome:
-    """An nftables input chain drops by default (IPv4 and IPv6), and is restored at boot.
+def inbound_drop_gaps(ctx: Context) -> list[str]:
+    """Why inbound traffic is not dropped by default: empty when nftables input base
+    chains with policy drop cover IPv4 and IPv6 (LNX-07 and LAP-07 judge alike).
 
     A packet must be accepted by every base chain of the input hook, so one chain with
     policy drop is enough; other tools' chains with policy accept (fail2ban) do not
@@ -315,7 +315,7 @@ def host_firewall(ctx: Context, p: Params) -> Outcome:
     res = ctx.run("nft -j list ruleset", sudo=True, record=False)
     if res.rc == 127 or "not found" in res.stderr:
         ctx.note(res.command, res.stderr)
-        return Outcome.failed("nftables is not installed: no host firewall")
+        return ["nftables is not installed: no host firewall"]
     if res.rc != 0:
         raise ControlError(f"nft exited {res.rc}: {res.stderr.strip()[:200]}")
     chains = parsers.input_chains(res.stdout)
@@ -332,8 +332,15 @@ def host_firewall(ctx: Context, p: Params) -> Outcome:
         if chain.policy == "drop":
             covered |= {"ip", "ip6"} if chain.family == "inet" else {chain.family}
     missing = sorted({"ip", "ip6"} - covered)
-    if missing:
-        return Outcome.failed(f"no input chain with policy drop for {', '.join(missing)}")
+    return [f"no input chain with policy drop for {', '.join(missing)}"] if missing else []
+
+
+@control("LNX-07")
+def host_firewall(ctx: Context, p: Params) -> Outcome:
+    """An nftables input chain drops by default (IPv4 and IPv6), and is restored at boot."""
+    gaps = inbound_drop_gaps(ctx)
+    if gaps:
+        return Outcome.failed("; ".join(gaps))
     boot = ctx.run("systemctl is-enabled nftables.service").stdout.strip()
     if boot != "enabled":
         return Outcome.warned(

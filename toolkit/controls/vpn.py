@@ -58,14 +58,16 @@ def known_keys(inventory: Path) -> KnownKeys:
     return KnownKeys(allowed, refused)
 
 
-def _peers(ctx: Context, interface: str) -> dict[str, int]:
-    """Peer public key -> last handshake (Unix time, 0 never) of the gateway's interface."""
+def latest_handshakes(ctx: Context, interface: str) -> dict[str, int]:
+    """Peer public key -> last handshake (Unix time, 0 never) of a WireGuard interface
+    (the gateway's, a test peer's, a laptop's: LAP-09); a line other than a key and a
+    number in ASCII digits is skipped."""
     cmd = f"wg show {shlex.quote(interface)} latest-handshakes"
     out = ctx.output(cmd, sudo=True)
     peers = {}
     for line in out.splitlines():
         fields = line.split()
-        if len(fields) == 2 and fields[1].isdigit():
+        if len(fields) == 2 and re.fullmatch(r"[0-9]{1,18}", fields[1]):
             peers[fields[0]] = int(fields[1])
     return peers
 
@@ -75,7 +77,7 @@ def peers_match_roster(ctx: Context, p: Params) -> Outcome:
     """Every peer of the gateway is a device of an active, approved teleworker (E1, C5):
     no peer of a revoked teleworker, no peer whose key no device of the roster has."""
     keys = known_keys(Path(p["inventory_path"]))
-    peers = _peers(ctx, str(p["interface"]))
+    peers = latest_handshakes(ctx, str(p["interface"]))
     problems = []
     for key in sorted(peers):
         if key in keys.refused:
@@ -195,7 +197,7 @@ def test_peer_crosses_the_tunnel(ctx: Context, p: Params) -> Outcome:
         )
         results[str(target)] = ctx.output(probe).strip().endswith("open")
     now = int(ctx.output("date +%s").strip())
-    peers = _peers(ctx, str(p["interface"]))
+    peers = latest_handshakes(ctx, str(p["interface"]))
     recent = [t for t in peers.values() if t and now - t <= int(p["handshake_max_age"])]
     problems = []
     if not recent:
@@ -268,7 +270,7 @@ def idle_peers(ctx: Context, p: Params) -> Outcome:
     access that is not used any more should be revoked. Idle beyond ``fail_after_days``,
     or never connected although enrolled that long ago, fails: it should be gone."""
     now = int(ctx.output("date +%s").strip())
-    peers = _peers(ctx, str(p["interface"]))
+    peers = latest_handshakes(ctx, str(p["interface"]))
     names: dict[str, str] = {}
     inventory = Path(str(p["inventory_path"]))
     enrolled = enrolled_at(inventory)

@@ -1,0 +1,141 @@
+"""Fuzz of the LAP controls: whatever a laptop answers (listings, dconf keyfiles, module
+configuration, XML, JSON, passwd, handshakes, APT sources), each control ends with an
+Outcome or the project's own ControlError, and everything it says comes out of the
+results model printable."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.audit.conftest import fake_context, params
+from tests.audit.laptop_fixtures import (
+    DEBIAN_SOURCES,
+    FIREFOX_POLICY,
+    KEYFILE,
+    LOCKS,
+    MACROS_XCD,
+    NOW,
+    PASSWD,
+)
+from tests.audit.test_fuzz_parsers import ANY_TEXT, HOSTILE, DrawingHost
+from tests.fuzz import FUZZ
+from toolkit.audit.catalogue import Catalogue, Severity, load_catalogue
+from toolkit.audit.model import ControlError, Outcome, Status
+from toolkit.audit.registry import implementations
+from toolkit.audit.runner import control_result
+from toolkit.audit.targets import PlannedControl
+from toolkit.controls import laptop_parsers as parsers
+from toolkit.text import printable
+
+from .conftest import AUDITS
+
+IMPL = implementations()
+CATALOGUE: Catalogue = load_catalogue(AUDITS, frozenset(IMPL))
+LAP = [f"LAP-{i:02d}" for i in range(1, 13)]
+
+#: Whole answers and lines of them, so that a drawn answer sometimes gets far into a control.
+LINES = [
+    f"{NOW}.5 300 /etc/dconf/db/local.d/00-telework-laptop",
+    f"{NOW}.5 300 /etc/dconf/db/local.d/locks/00-telework-laptop",
+    f"{NOW + 1}.5 4096 /etc/dconf/db/local",
+    f"{NOW}.1 900 /etc/libreoffice/registry/telework-macros.xcd",
+    f"{NOW}.1 400 /etc/firefox/policies/policies.json",
+    f"{NOW}.1 400 /etc/apt/sources.list.d/debian.sources",
+    f"{NOW}.1 400 /etc/apt/sources.list",
+    f"{NOW}.1 99999999 /etc/apt/sources.list",
+    "user-db:user",
+    "system-db:local",
+    "install usb_storage /bin/false",
+    "blacklist uas",
+    "/dev/mapper/root ext4",
+    "root_crypt crypt",
+    "active",
+    "enabled",
+    "3600 /var/lib/clamav/daily.cld",
+    f"{'G' * 42}A=\t{NOW - 5}",
+    str(NOW),
+    "firefox-esr ii  128.5.0esr-1",
+    "libreoffice-core ii  4:7.4.7-1",
+    "nmap ii  7.93",
+    "admin",
+    "sudo:x:27:admin,ag0001",
+    "User ag0001 is not allowed to run sudo on laptop01.",
+    "deb http://evil.example.test/debian stable main",
+    "/snap/telegram-desktop",
+]
+WHOLE = [KEYFILE, LOCKS, MACROS_XCD, FIREFOX_POLICY, DEBIAN_SOURCES, PASSWD]
+_WORD = st.one_of(st.sampled_from(LINES), HOSTILE, ANY_TEXT)
+_LINE = st.lists(_WORD, max_size=4).map(" ".join)
+ANSWER = st.one_of(
+    st.lists(_LINE, max_size=8).map("\n".join),
+    st.sampled_from(WHOLE),
+    st.sampled_from(WHOLE).map(lambda t: t.replace("3", "\u00b3").replace('"', "")),
+)
+
+
+def _judge(control: str, data: st.DataObject) -> None:
+    ctx = fake_context({})
+    ctx.host = DrawingHost(data, ANSWER)
+    try:
+        outcome = IMPL[control].check(ctx, params(CATALOGUE, control))
+    except ControlError as exc:
+        outcome = Outcome(Status.ERROR, str(exc))
+    assert isinstance(outcome, Outcome)
+    planned = PlannedControl(CATALOGUE.controls[control], params(CATALOGUE, control), ())
+    result = control_result(
+        planned,
+        outcome=outcome,
+        ctx=ctx,
+        evidence=ctx.evidence,
+        duration=0.0,
+        waivers=[],
+        fail_on=Severity.HIGH,
+        today=date(2026, 11, 25),
+    )
+    for text in (result.summary, *result.details):
+        assert printable(text) == text
+    for item in result.evidence:
+        assert printable(item.excerpt, multiline=True) == item.excerpt
+
+
+@pytest.mark.parametrize("control", LAP)
+@FUZZ
+@given(data=st.data())
+def test_a_lap_control_reads_any_answer_without_crashing(control: str, data: st.DataObject) -> None:
+    _judge(control, data)
+
+
+# --- the parsers on their own ----------------------------------------------------------------
+
+
+@FUZZ
+@given(text=ANSWER)
+def test_the_xcd_reader_gives_settings_or_a_control_error(text: str) -> None:
+    try:
+        settings = parsers.office_settings(text)
+    except ControlError:
+        return
+    assert all(s.name in parsers.MACRO_PROPS and len(s.value) < 200 for s in settings)
+
+
+@FUZZ
+@given(text=ANSWER)
+def test_the_json_reader_gives_an_object_or_a_control_error(text: str) -> None:
+    try:
+        policy = parsers.json_object(text)
+    except ControlError:
+        return
+    problems, allowed = parsers.firefox_extensions(policy)
+    assert all(isinstance(x, str) for x in (*problems, *allowed))
+    assert isinstance(parsers.chromium_blocks_all(policy), bool)
+
+
+@FUZZ
+@given(text=ANSWER, deb822=st.booleans())
+def test_the_sources_reader_gives_uris_whose_hosts_are_text(text: str, deb822: bool) -> None:
+    for uri in parsers.source_uris(text, deb822):
+        assert isinstance(parsers.uri_host(uri), str)
