@@ -272,6 +272,22 @@ def test_the_provisioned_and_drilled_lab_audits_go_on_every_host(
     assert provisioned == dict.fromkeys(LAB_HOSTS, "go")
 
 
+def test_laptop01_is_audited_as_a_managed_laptop_and_only_its_disk_encryption_is_waived(
+    provisioned_audit: Path,
+) -> None:
+    """The laptops profile ran on laptop01 (role laptop applied by site.yml): LAP-01 is
+    waived (a container has no disk to encrypt), every other LAP control holds."""
+    report = json.loads((provisioned_audit / "report.json").read_text())
+    laptop = next(h for h in report["hosts"] if h["host"] == "laptop01")
+    results = {r["control"]: r for r in laptop["results"] if r["control"].startswith("LAP-")}
+    assert sorted(results) == [f"LAP-{i:02d}" for i in range(1, 13)]
+    assert results["LAP-01"]["waiver"], results["LAP-01"]
+    held = {c: r["status"] for c, r in results.items() if c != "LAP-01"}
+    assert set(held.values()) <= {"pass", "warn"}, {
+        c: results[c]["summary"] for c, status in held.items() if status not in ("pass", "warn")
+    }
+
+
 def test_two_probe_accounts_met_on_visio_and_their_media_went_through_it(
     provisioned_audit: Path,
 ) -> None:
