@@ -375,28 +375,3 @@ def installed_packages(text: str) -> dict[str, str]:
         if len(words) >= 2 and len(words[1]) >= 2 and words[1][1] not in "nc":
             found[words[0]] = words[2] if len(words) > 2 else ""
     return found
-
-
-@dataclass(frozen=True)
-class Pending:
-    """A package an upgrade would install (``apt-get -s``)."""
-
-    package: str
-    current: str
-    candidate: str
-    security: bool
-
-
-_INST = re.compile(r"^Inst (\S+) (?:\[(\S+)\] )?\((\S+) (.*?) \[")
-
-
-def pending_upgrades(simulation: str) -> list[Pending]:
-    """Every package an ``apt-get -s`` run would install or upgrade, and whether it comes
-    from a security suite."""
-    found = []
-    for line in simulation.splitlines():
-        m = _INST.match(line)
-        if m:
-            security = "security" in m.group(4).lower()
-            found.append(Pending(m.group(1), m.group(2) or "-", m.group(3), security))
-    return found

@@ -13,7 +13,7 @@ from toolkit.audit.registry import control
 from toolkit.controls import laptop_parsers as parsers
 from toolkit.controls import linux
 from toolkit.controls.laptop import HostFile, read_files
-from toolkit.controls.linux_parsers import ascii_int
+from toolkit.controls.linux_parsers import ascii_int, pending_upgrades
 
 #: Every package of the host with its state and version, one listing a host that
 #: LAP-10, LAP-11 and LAP-12 share (the context runs it once).
@@ -149,7 +149,7 @@ def browser_current(ctx: Context, p: Params) -> Outcome:
     problems: list[str] = []
     warnings: list[str] = []
     said: list[str] = []
-    for pending in parsers.pending_upgrades(simulation):
+    for pending in pending_upgrades(simulation):
         if pending.package in found:
             text = f"{pending.package} {pending.current} -> {pending.candidate} pending"
             (problems if pending.security else warnings).append(

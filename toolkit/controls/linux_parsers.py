@@ -158,14 +158,35 @@ def conf_int(values: dict[str, str], key: str, default: int) -> int:
 # --- apt -------------------------------------------------------------------------------------
 
 
-def pending_security(simulation: str) -> list[str]:
-    """Packages an ``apt-get -s`` run would upgrade from a security suite."""
+@dataclass(frozen=True)
+class Pending:
+    """A package an upgrade would install (``apt-get -s``)."""
+
+    package: str
+    current: str
+    candidate: str
+    security: bool
+
+
+_INST = re.compile(r"^Inst (\S+) (?:\[(\S+)\] )?\((\S+) (.*?) \[")
+
+
+def pending_upgrades(simulation: str) -> list[Pending]:
+    """Every package an ``apt-get -s`` run would install or upgrade, and whether it comes
+    from a security suite."""
     found = []
     for line in simulation.splitlines():
-        m = re.match(r"^Inst (\S+) (?:\[(\S+)\] )?\((\S+) (.*?) \[", line)
-        if m and "security" in m.group(4).lower():
-            found.append(f"{m.group(1)} {m.group(2) or '-'} -> {m.group(3)}")
+        m = _INST.match(line)
+        if m:
+            security = "security" in m.group(4).lower()
+            found.append(Pending(m.group(1), m.group(2) or "-", m.group(3), security))
     return found
+
+
+def pending_security(simulation: str) -> list[str]:
+    """Packages an ``apt-get -s`` run would upgrade from a security suite."""
+    upgrades = pending_upgrades(simulation)
+    return [f"{u.package} {u.current} -> {u.candidate}" for u in upgrades if u.security]
 
 
 def ages(text: str) -> list[int]:
