@@ -5,13 +5,10 @@ results model printable."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.audit.conftest import fake_context, params
 from tests.audit.laptop_fixtures import (
     DEBIAN_SOURCES,
     FIREFOX_POLICY,
@@ -21,20 +18,11 @@ from tests.audit.laptop_fixtures import (
     NOW,
     PASSWD,
 )
-from tests.audit.test_fuzz_parsers import ANY_TEXT, HOSTILE, DrawingHost
+from tests.audit.test_fuzz_parsers import ANY_TEXT, HOSTILE, _assert_printable, _context, _judge
 from tests.fuzz import FUZZ
-from toolkit.audit.catalogue import Catalogue, Severity, load_catalogue
-from toolkit.audit.model import ControlError, Outcome, Status
-from toolkit.audit.registry import implementations
-from toolkit.audit.runner import control_result
-from toolkit.audit.targets import PlannedControl
+from toolkit.audit.model import ControlError
 from toolkit.controls import laptop_parsers as parsers
-from toolkit.text import printable
 
-from .conftest import AUDITS
-
-IMPL = implementations()
-CATALOGUE: Catalogue = load_catalogue(AUDITS, frozenset(IMPL))
 LAP = [f"LAP-{i:02d}" for i in range(1, 13)]
 
 #: Whole answers and lines of them, so that a drawn answer sometimes gets far into a control.
@@ -77,36 +65,11 @@ ANSWER = st.one_of(
 )
 
 
-def _judge(control: str, data: st.DataObject) -> None:
-    ctx = fake_context({})
-    ctx.host = DrawingHost(data, ANSWER)
-    try:
-        outcome = IMPL[control].check(ctx, params(CATALOGUE, control))
-    except ControlError as exc:
-        outcome = Outcome(Status.ERROR, str(exc))
-    assert isinstance(outcome, Outcome)
-    planned = PlannedControl(CATALOGUE.controls[control], params(CATALOGUE, control), ())
-    result = control_result(
-        planned,
-        outcome=outcome,
-        ctx=ctx,
-        evidence=ctx.evidence,
-        duration=0.0,
-        waivers=[],
-        fail_on=Severity.HIGH,
-        today=date(2026, 11, 25),
-    )
-    for text in (result.summary, *result.details):
-        assert printable(text) == text
-    for item in result.evidence:
-        assert printable(item.excerpt, multiline=True) == item.excerpt
-
-
 @pytest.mark.parametrize("control", LAP)
 @FUZZ
 @given(data=st.data())
 def test_a_lap_control_reads_any_answer_without_crashing(control: str, data: st.DataObject) -> None:
-    _judge(control, data)
+    _assert_printable(_judge(control, _context(data, ANSWER)))
 
 
 # --- the parsers on their own ----------------------------------------------------------------
