@@ -59,6 +59,7 @@ def _serve(channel: paramiko.Channel, command: str, seen: Seen) -> None:
         if command.startswith("sleep-"):
             delay, _, name = command.removeprefix("sleep-").partition(" ")
             time.sleep(float(delay))
+            _end(seen, command)  # before the answer: the client may return as soon as it has it
             channel.sendall(f"{name}\n".encode())
         elif command == "hang":
             while not channel.closed:
@@ -73,8 +74,13 @@ def _serve(channel: paramiko.Channel, command: str, seen: Seen) -> None:
     except (OSError, EOFError):
         pass
     finally:
-        with seen.lock:
-            seen.ended[command] = time.monotonic()
+        _end(seen, command)
+
+
+def _end(seen: Seen, command: str) -> None:
+    """The command's end, kept once: when its answer was ready, or when it stopped."""
+    with seen.lock:
+        seen.ended.setdefault(command, time.monotonic())
 
 
 def _on_exec(seen: Seen) -> OnExec:
