@@ -18,7 +18,13 @@ from tests.audit.laptop_fixtures import (
     NOW,
     PASSWD,
 )
-from tests.audit.test_fuzz_parsers import ANY_TEXT, HOSTILE, _assert_printable, _context, _judge
+from tests.audit.test_fuzz_parsers import (
+    ANY_TEXT,
+    HOSTILE,
+    assert_printable,
+    drawing_context,
+    judge,
+)
 from tests.fuzz import FUZZ
 from toolkit.audit.model import ControlError
 from toolkit.controls import laptop_parsers as parsers
@@ -69,7 +75,7 @@ ANSWER = st.one_of(
 @FUZZ
 @given(data=st.data())
 def test_a_lap_control_reads_any_answer_without_crashing(control: str, data: st.DataObject) -> None:
-    _assert_printable(_judge(control, _context(data, ANSWER)))
+    assert_printable(judge(control, drawing_context(data, ANSWER)))
 
 
 # --- the parsers on their own ----------------------------------------------------------------

@@ -155,13 +155,15 @@ class DrawingHost:
         return Answer(rc, out, err)
 
 
-def _context(data: st.DataObject, stdout: st.SearchStrategy[str]) -> Context:
+def drawing_context(data: st.DataObject, stdout: st.SearchStrategy[str]) -> Context:
+    """A control's context whose host answers what hypothesis draws (shared by the fuzz
+    modules of the audit)."""
     ctx = fake_context({})
     ctx.host = DrawingHost(data, stdout)  # type: ignore[assignment]
     return ctx
 
 
-def _judge(control: str, ctx: Context) -> ControlResult:
+def judge(control: str, ctx: Context) -> ControlResult:
     """Run ``control``; only an Outcome or a ControlError may come out. Its result as the
     runner records it in the results model."""
     try:
@@ -182,7 +184,8 @@ def _judge(control: str, ctx: Context) -> ControlResult:
     )
 
 
-def _assert_printable(result: ControlResult) -> None:
+def assert_printable(result: ControlResult) -> None:
+    """Every text of a result, evidence probes and excerpts too, is already printable."""
     for text in (result.summary, *result.details):
         assert printable(text) == text
     for item in result.evidence:
@@ -195,28 +198,28 @@ def _assert_printable(result: ControlResult) -> None:
 def test_lnx03_reads_any_sshd_answer_without_crashing(data: st.DataObject) -> None:
     methods = data.draw(st.none() | st.lists(st.one_of(st.just("password"), ANY_TEXT), max_size=3))
     ctx = with_offer(
-        _context(data, SSHD), auth_methods=tuple(methods) if methods is not None else None
+        drawing_context(data, SSHD), auth_methods=tuple(methods) if methods is not None else None
     )
-    _assert_printable(_judge("LNX-03", ctx))
+    assert_printable(judge("LNX-03", ctx))
 
 
 @FUZZ
 @given(lists=st.lists(st.one_of(st.just("curve25519-sha256"), ANY_TEXT, HOSTILE), max_size=4))
 def test_lnx04_judges_any_algorithm_names_a_server_offers(lists: list[str]) -> None:
     ctx = with_offer(fake_context({}), kex=tuple(lists), macs=tuple(reversed(lists)))
-    _assert_printable(_judge("LNX-04", ctx))
+    assert_printable(judge("LNX-04", ctx))
 
 
 @FUZZ
 @given(data=st.data())
 def test_lnx05_reads_any_pam_stack_and_conf_file_without_crashing(data: st.DataObject) -> None:
-    _assert_printable(_judge("LNX-05", _context(data, PAM)))
+    assert_printable(judge("LNX-05", drawing_context(data, PAM)))
 
 
 @FUZZ
 @given(data=st.data())
 def test_lnx06_reads_any_ss_answer_without_crashing(data: st.DataObject) -> None:
-    _assert_printable(_judge("LNX-06", _context(data, SS)))
+    assert_printable(judge("LNX-06", drawing_context(data, SS)))
 
 
 @FUZZ
@@ -230,39 +233,39 @@ def test_lnx07_reads_any_nft_json_without_crashing(data: st.DataObject, ruleset:
         return next((a for k, a in answers.items() if k in command), None) or host.run(command)
 
     ctx.host = type("NftHost", (), {"run": staticmethod(run)})()  # type: ignore[assignment]
-    _assert_printable(_judge("LNX-07", ctx))
+    assert_printable(judge("LNX-07", ctx))
 
 
 @FUZZ
 @given(data=st.data())
 def test_lnx01_reads_any_apt_answer_without_crashing(data: st.DataObject) -> None:
-    _assert_printable(_judge("LNX-01", _context(data, APT)))
+    assert_printable(judge("LNX-01", drawing_context(data, APT)))
 
 
 @FUZZ
 @given(data=st.data())
 def test_lnx02_reads_any_os_release_without_crashing(data: st.DataObject) -> None:
-    _assert_printable(_judge("LNX-02", _context(data, OS_RELEASE)))
+    assert_printable(judge("LNX-02", drawing_context(data, OS_RELEASE)))
 
 
 @FUZZ
 @given(data=st.data())
 def test_lnx08_to_lnx10_read_any_service_answer_without_crashing(data: st.DataObject) -> None:
     for control in ("LNX-08", "LNX-10"):
-        _assert_printable(_judge(control, _context(data, SERVICES)))
-    _assert_printable(_judge("LNX-09", _context(data, AUDIT)))
+        assert_printable(judge(control, drawing_context(data, SERVICES)))
+    assert_printable(judge("LNX-09", drawing_context(data, AUDIT)))
 
 
 @FUZZ
 @given(data=st.data())
 def test_lnx11_reads_any_passwd_shadow_and_sudoers_without_crashing(data: st.DataObject) -> None:
-    _assert_printable(_judge("LNX-11", _context(data, ACCOUNTS)))
+    assert_printable(judge("LNX-11", drawing_context(data, ACCOUNTS)))
 
 
 @FUZZ
 @given(data=st.data())
 def test_log04_reads_any_rsyslog_configuration_without_crashing(data: st.DataObject) -> None:
-    _assert_printable(_judge("LOG-04", _context(data, RSYSLOG)))
+    assert_printable(judge("LOG-04", drawing_context(data, RSYSLOG)))
 
 
 # --- the parsers on their own --------------------------------------------------------------
