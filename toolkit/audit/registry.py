@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 #: The modules that hold implementations, one per platform family.
 CONTROL_MODULES = (
     "toolkit.controls.linux",
+    "toolkit.controls.linux_ssh",
     "toolkit.controls.web",
     "toolkit.controls.web_groupware",
     "toolkit.controls.visio",
