@@ -17,7 +17,7 @@ from toolkit.cli.main import cli
 from toolkit.errors import InvalidInputError, ToolkitError
 
 ISSUE_CONTROLS = (
-    {f"LNX-{i:02d}" for i in range(1, 12)}
+    {f"LNX-{i:02d}" for i in range(1, 15)}
     | {f"WEB-0{i}" for i in range(1, 8)}
     | {f"MAIL-{i:02d}" for i in range(1, 12)}
 )

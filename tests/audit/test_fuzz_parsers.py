@@ -1,6 +1,7 @@
 """Fuzz of the Linux and logging controls' readings of host answers (``sshd -T``, ``ss``,
 ``nft -j``, PAM stacks and their conf files, apt, auditctl, passwd/shadow, sudoers,
-os-release, rsyslog): whatever a host prints, a control ends with an Outcome or the
+os-release, rsyslog, ``ssh -Q kex``, banners, login.defs and profiles, limits.conf):
+whatever a host prints, a control ends with an Outcome or the
 project's own ControlError (an ``error`` result, never a crash, never a pass it cannot
 prove), and everything it says comes out of the results model printable."""
 
@@ -23,6 +24,7 @@ from toolkit.audit.registry import implementations
 from toolkit.audit.results import ControlResult
 from toolkit.audit.runner import control_result
 from toolkit.audit.targets import PlannedControl
+from toolkit.controls import hardening_parsers as hp
 from toolkit.controls import linux_parsers as parsers
 from toolkit.text import printable
 
@@ -104,6 +106,25 @@ RSYSLOG = _answer(
     ")", "#", "$DefaultNetstreamDriver", "gtls", "active", "/var/log/syslog",
 )  # fmt: skip
 SERVICES = _answer("active", "inactive", "enabled", "disabled", "yes", "no", "static")
+KEX = _answer(
+    "curve25519-sha256", "sntrup761x25519-sha512@openssh.com", "mlkem768x25519-sha256",
+    "sntrup761x25519-sha512", "\n",
+)  # fmt: skip
+BANNER = _answer(
+    "banner", "/etc/issue.net", "none", "644", "0", "666", "1000", "Accès", "autorisé",
+    "تنبيه", "الولوج", "Debian", "GNU/Linux", "\\s", "\\m", "\n",
+)  # fmt: skip
+LOGIN_DEFS = _answer(
+    "UMASK", "027", "022", "0077", "u=rwx,g=rx,o=", "PASS_MAX_DAYS", "99999", "365",
+    "PASS_MIN_DAYS", "PASS_WARN_AGE", "ENCRYPT_METHOD", "SHA512", "YESCRYPT", "DES",
+    "SHA_CRYPT_MIN_ROUNDS", "SHA_CRYPT_MAX_ROUNDS", "/etc/profile:umask", "umask",
+    "session optional pam_umask.so", "umask=0022", "#", "\uff11",
+)  # fmt: skip
+LIMITS = _answer(
+    "*", "root", "@dev", "soft", "hard", "-", "core", "0", "00", "unlimited", "#", "2",
+    "podman", "none", "install ok installed", "[Coredump]", "Storage=none",
+    "ProcessSizeMax=0", "Storage", "external",
+)  # fmt: skip
 
 NFT_KEYS = ["nftables", "chain", "family", "table", "name", "hook", "prio", "policy", "type"]
 _JSON_SCALAR = st.one_of(
@@ -212,6 +233,35 @@ def test_lnx04_judges_any_algorithm_names_a_server_offers(lists: list[str]) -> N
 
 @FUZZ
 @given(data=st.data())
+def test_lnx04_reads_any_ssh_q_kex_answer_without_crashing(data: st.DataObject) -> None:
+    kex = data.draw(st.lists(st.one_of(st.just("curve25519-sha256"), ANY_TEXT), max_size=3))
+    _assert_printable(_judge("LNX-04", with_offer(_context(data, KEX), kex=tuple(kex))))
+
+
+@FUZZ
+@given(data=st.data())
+def test_lnx12_reads_any_banner_stat_and_sshd_answer_without_crashing(data: st.DataObject) -> None:
+    _assert_printable(_judge("LNX-12", _context(data, BANNER)))
+
+
+@FUZZ
+@given(data=st.data())
+def test_lnx13_reads_any_login_defs_profile_and_pam_answer_without_crashing(
+    data: st.DataObject,
+) -> None:
+    _assert_printable(_judge("LNX-13", _context(data, LOGIN_DEFS)))
+
+
+@FUZZ
+@given(data=st.data())
+def test_lnx14_reads_any_limits_sysctl_and_coredump_answer_without_crashing(
+    data: st.DataObject,
+) -> None:
+    _assert_printable(_judge("LNX-14", _context(data, LIMITS)))
+
+
+@FUZZ
+@given(data=st.data())
 def test_lnx05_reads_any_pam_stack_and_conf_file_without_crashing(data: st.DataObject) -> None:
     assert_printable(judge("LNX-05", drawing_context(data, PAM)))
 
@@ -311,3 +361,20 @@ def test_the_pam_parsers_never_crash_and_numbers_are_numbers_or_a_control_error(
     except ControlError:
         return
     assert isinstance(number, int)
+
+
+@FUZZ
+@given(text=st.one_of(LOGIN_DEFS, BANNER, LIMITS, KEX))
+def test_the_hardening_parsers_give_their_types_or_nothing(text: str) -> None:
+    for name in hp.algorithm_names(text):
+        assert name.isascii() and not re.search(r"\s", name) and len(name) <= 64
+    assert all(k.isascii() and k.isupper() for k in hp.login_defs(text))
+    for _path, word in hp.profile_umasks(text):
+        mask = hp.umask_value(word)
+        assert mask is None or 0 <= mask <= 0o777
+    stat = hp.file_stat(text)
+    assert stat is None or 0 <= stat.mode <= 0o7777
+    for limit in hp.core_limits(text):
+        assert limit.kind in ("soft", "hard", "-")
+    found = hp.letters(text)
+    assert 0 <= found.latin + found.arabic <= len(text)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 CONTROL_MODULES = (
     "toolkit.controls.linux",
     "toolkit.controls.linux_ssh",
+    "toolkit.controls.linux_hardening",
     "toolkit.controls.web",
     "toolkit.controls.web_groupware",
     "toolkit.controls.visio",

@@ -1,8 +1,9 @@
 """The SSH server of a Linux host, LNX-03 (effective sshd settings, and the methods offered
-on the wire) and LNX-04 (the algorithms offered on the wire) (docs/controls.md).
+on the wire) and LNX-04 (the algorithms offered on the wire, a post-quantum hybrid key
+exchange among them when the host's OpenSSH has one) (docs/controls.md).
 
 What the server offers is read from the audit's own connection (toolkit.adapters.ssh);
-``sshd -T`` through sudo. Nothing is written.
+``sshd -T`` through sudo, ``ssh -Q kex`` as the audit account. Nothing is written.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from toolkit.adapters.ssh import OFFER_MEMO, probe_offer
 from toolkit.audit.context import Context
 from toolkit.audit.model import ControlError, Outcome, Params, as_list
 from toolkit.audit.registry import control
+from toolkit.controls import hardening_parsers
 from toolkit.controls import linux_parsers as parsers
 
 # --- LNX-03 sshd settings --------------------------------------------------------------
@@ -118,4 +120,36 @@ def ssh_algorithms(ctx: Context, p: Params) -> Outcome:
         ]
         if bad:
             problems.append(f"{kind}: {', '.join(bad)}")
-    return Outcome.of(problems, f"{offer.banner}: only allowed algorithms offered")
+    hybrid, warnings = _post_quantum(
+        ctx, offer.kex, [str(a) for a in as_list(p["post_quantum_kex"])]
+    )
+    return Outcome.of(
+        problems, f"{offer.banner}: only allowed algorithms offered; {hybrid}", warnings=warnings
+    )
+
+
+def _post_quantum(
+    ctx: Context, offered: tuple[str, ...], hybrids: list[str]
+) -> tuple[str, list[str]]:
+    """What LNX-04 says of the post-quantum hybrid key exchanges: the one offered, or
+    whether the host's OpenSSH has one it could offer (``ssh -Q kex``: the client comes
+    with the server, at the same version on Debian). A warning when it could and does not;
+    nothing when it cannot be known."""
+    found = [a for a in offered if a in hybrids]
+    if found:
+        return f"post-quantum hybrid key exchange {found[0]} offered", []
+    try:
+        res = ctx.run("ssh -Q kex")
+    except ControlError as exc:
+        return f"no post-quantum hybrid offered (whether OpenSSH has one is unknown: {exc})", []
+    if res.rc != 0:
+        said = res.stderr.strip()[:100] or f"exit {res.rc}"
+        return f"no post-quantum hybrid offered (whether OpenSSH has one is unknown: {said})", []
+    known = set(hardening_parsers.algorithm_names(res.stdout))
+    could = [a for a in hybrids if a in known]
+    if could:
+        return "", [
+            f"no post-quantum hybrid key exchange offered although this OpenSSH has "
+            f"{', '.join(could)}: put it first in sshd's KexAlgorithms"
+        ]
+    return "no post-quantum hybrid: this OpenSSH has none", []
