@@ -53,6 +53,11 @@ from toolkit.netdev.model import DeviceError
 log = logging.getLogger(__name__)
 
 
+#: Most controls of one host run at once (``--host-concurrency``): OpenSSH's MaxSessions
+#: default. Role baseline keeps sshd's MaxSessions at least this (baseline_ssh_max_sessions).
+MAX_HOST_CONCURRENCY = 10
+
+
 @dataclass(frozen=True)
 class Limits:
     """Time limits (seconds) and concurrency of a run."""

@@ -10,7 +10,7 @@ import click
 from toolkit.adapters.ssh import DEFAULT_MAX_OUTPUT
 from toolkit.audit import engine
 from toolkit.audit.catalogue import Severity
-from toolkit.audit.runner import Limits
+from toolkit.audit.runner import MAX_HOST_CONCURRENCY, Limits
 from toolkit.cli.common import err, inventory_flags, out, resolve_inventory
 from toolkit.errors import SelectionError, ToolkitError
 from toolkit.exitcodes import ExitCode
@@ -63,7 +63,7 @@ AUDITS_HELP = "Folder of controls, profiles and requirements (default: the check
     "--host-concurrency",
     default=Limits.host_concurrency,
     show_default=True,
-    type=click.IntRange(1, 10),
+    type=click.IntRange(1, MAX_HOST_CONCURRENCY),
     help="Controls of one host run at once over its one SSH connection, a channel each "
     "(OpenSSH allows 10 a connection).",
 )
