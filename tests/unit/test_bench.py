@@ -94,3 +94,24 @@ def test_the_room_capacity_bench_reads_the_roles_publishers_limit_and_prints_its
     row = bench.Row(3, fps=[20.0, 9.0], sent=[19.5], dropped=4, lost=2, freezes=1, cpu=97.0)
     assert row.line().startswith("|  3 |   6 |   14.5 |    9.0 |  19.5 |      4 |     2 |")
     assert row.line().count("|") == bench.HEADER.splitlines()[0].count("|")
+
+
+def test_the_hardening_bench_reads_lynis_index_suggestions_and_warnings_and_nothing_else() -> None:
+    bench = load(BENCH / "hardening.py")
+    report = (
+        "# Lynis Report\n"
+        "report_version_major=1\n"
+        "hardening_index=87\n"
+        "suggestion[]=SSH-7408|Consider hardening SSH configuration|MaxSessions (10 --> 2)|-|\n"
+        "warning[]=PKGS-7392|Found one or more vulnerable packages.|-|-|\n"
+        "suggestion[]=\x1b[2JTERM-1|text with \x1b]0;title\x07 escapes|-|-|\n"
+        "broken line without an equals sign\n"
+        "hardening_index=not-a-number\n"
+    )
+    found = bench.parse_report(report)
+    assert found.index == 87
+    assert found.warnings == [("PKGS-7392", "Found one or more vulnerable packages.")]
+    assert found.suggestions[0] == ("SSH-7408", "Consider hardening SSH configuration")
+    # what a host wrote reaches the terminal without its control characters
+    assert all("\x1b" not in test + text for test, text in found.suggestions)
+    assert bench.parse_report("").index is None
