@@ -80,6 +80,8 @@ def unprovisioned(podman: Podman, image: str) -> Findings:
     name = f"bench-hardening-{uuid.uuid4().hex[:8]}"
     podman("run", "-d", "--name", name, "--systemd=always", image, "/sbin/init")
     try:
+        # systemd mounts a fresh /tmp while it boots: wait for it (degraded is fine here)
+        podman("exec", name, "systemctl", "is-system-running", "--wait", timeout=180, check=False)
         return lynis(podman, name)
     finally:
         podman.remove(name)
