@@ -235,13 +235,13 @@ def test_lnx04_judges_any_algorithm_names_a_server_offers(lists: list[str]) -> N
 @given(data=st.data())
 def test_lnx04_reads_any_ssh_q_kex_answer_without_crashing(data: st.DataObject) -> None:
     kex = data.draw(st.lists(st.one_of(st.just("curve25519-sha256"), ANY_TEXT), max_size=3))
-    _assert_printable(_judge("LNX-04", with_offer(_context(data, KEX), kex=tuple(kex))))
+    assert_printable(judge("LNX-04", with_offer(drawing_context(data, KEX), kex=tuple(kex))))
 
 
 @FUZZ
 @given(data=st.data())
 def test_lnx12_reads_any_banner_stat_and_sshd_answer_without_crashing(data: st.DataObject) -> None:
-    _assert_printable(_judge("LNX-12", _context(data, BANNER)))
+    assert_printable(judge("LNX-12", drawing_context(data, BANNER)))
 
 
 @FUZZ
@@ -249,7 +249,7 @@ def test_lnx12_reads_any_banner_stat_and_sshd_answer_without_crashing(data: st.D
 def test_lnx13_reads_any_login_defs_profile_and_pam_answer_without_crashing(
     data: st.DataObject,
 ) -> None:
-    _assert_printable(_judge("LNX-13", _context(data, LOGIN_DEFS)))
+    assert_printable(judge("LNX-13", drawing_context(data, LOGIN_DEFS)))
 
 
 @FUZZ
@@ -257,7 +257,7 @@ def test_lnx13_reads_any_login_defs_profile_and_pam_answer_without_crashing(
 def test_lnx14_reads_any_limits_sysctl_and_coredump_answer_without_crashing(
     data: st.DataObject,
 ) -> None:
-    _assert_printable(_judge("LNX-14", _context(data, LIMITS)))
+    assert_printable(judge("LNX-14", drawing_context(data, LIMITS)))
 
 
 @FUZZ
