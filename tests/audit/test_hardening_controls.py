@@ -328,6 +328,23 @@ def test_lnx14_a_limit_raised_for_someone_fails(catalogue: Catalogue) -> None:
     assert outcome.summary == "core dumps allowed by @dev - core unlimited"
 
 
+DEBIAN13_LIMITS = (
+    "*  soft core 0\nroot soft core 0\n*  hard core infinity\nroot hard core infinity\n"
+)
+
+
+def test_lnx14_a_later_file_replaces_debian_13s_unlimited_hard_core(catalogue: Catalogue) -> None:
+    # limits.d/10-coredump-debian.conf, then the baseline's 50-telework-coredump.conf
+    outcome = judge(catalogue, "LNX-14", core_host(DEBIAN13_LIMITS + BASELINE_LIMITS))
+    assert outcome.status == "pass", outcome.summary
+
+
+def test_lnx14_debian_13s_unlimited_hard_core_alone_fails(catalogue: Catalogue) -> None:
+    outcome = judge(catalogue, "LNX-14", core_host(DEBIAN13_LIMITS))
+    assert outcome.status == "fail"
+    assert "core dumps allowed by * hard core infinity, root hard core infinity" in outcome.summary
+
+
 def test_lnx14_a_container_warns_of_its_kernels_setting(catalogue: Catalogue) -> None:
     outcome = judge(
         catalogue, "LNX-14", core_host(dumpable="2\n", **{"systemd-detect-virt": "podman\n"})

@@ -177,6 +177,19 @@ def core_limits(text: str) -> list[CoreLimit]:
     return found
 
 
+def effective_hard_core(limits: list[CoreLimit]) -> dict[str, CoreLimit]:
+    """The hard core limit each domain ends with, as pam_limits reads the files: in the
+    order given (limits.conf, then limits.d in name order), a later line for the same
+    domain replacing an earlier one; ``-`` sets soft and hard at once. Debian 13 ships
+    limits.d/10-coredump-debian.conf with ``* hard core infinity``, which a later file's
+    ``* hard core 0`` replaces."""
+    final: dict[str, CoreLimit] = {}
+    for limit in limits:
+        if limit.kind in ("hard", "-"):
+            final[limit.domain] = limit
+    return final
+
+
 def limit_is_zero(value: str) -> bool:
     """Whether a limits.conf value is 0 as pam_limits reads it (``0``, ``00``)."""
     return re.fullmatch(r"[0-9]{1,20}", value) is not None and int(value) == 0

@@ -196,7 +196,8 @@ def core_dumps_off(ctx: Context, p: Params) -> Outcome:
         )
     )
     problems, warnings = [], []
-    hard = [x for x in limits if x.kind in ("hard", "-")]
+    # the files in pam_limits' order (the shell's glob sorts limits.d by name)
+    hard = list(hp.effective_hard_core(limits).values())
     if not any(x.domain == "*" and hp.limit_is_zero(x.value) for x in hard):
         problems.append("no `* hard core 0` in /etc/security/limits.conf or limits.d")
     raised = [x for x in hard if not hp.limit_is_zero(x.value)]
