@@ -336,12 +336,12 @@ DEBIAN13_LIMITS = (
 def test_lnx14_a_later_file_replaces_debian_13s_unlimited_hard_core(catalogue: Catalogue) -> None:
     # limits.d/10-coredump-debian.conf, then the baseline's 50-telework-coredump.conf
     outcome = judge(catalogue, "LNX-14", core_host(DEBIAN13_LIMITS + BASELINE_LIMITS))
-    assert outcome.status == "pass", outcome.summary
+    assert outcome.status is Status.PASS, outcome.summary
 
 
 def test_lnx14_debian_13s_unlimited_hard_core_alone_fails(catalogue: Catalogue) -> None:
     outcome = judge(catalogue, "LNX-14", core_host(DEBIAN13_LIMITS))
-    assert outcome.status == "fail"
+    assert outcome.status is Status.FAIL
     assert "core dumps allowed by * hard core infinity, root hard core infinity" in outcome.summary
 
 
