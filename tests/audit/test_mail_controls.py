@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import smtplib
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from tests.audit.conftest import fake_context, params
 from tests.certs import self_signed
 from toolkit.audit.catalogue import Catalogue
-from toolkit.audit.model import Outcome, Status
+from toolkit.audit.model import ControlError, Outcome, Status
 from toolkit.audit.registry import implementations
 from toolkit.controls import mail
 from toolkit.controls import tls as tlslib
@@ -114,7 +115,7 @@ def test_a_missing_tls_rpt_record_fails_mail_05(catalogue: Catalogue, tmp_path: 
 
 
 def test_without_a_domain_the_record_controls_are_errors_not_passes(catalogue: Catalogue) -> None:
-    with pytest.raises(mail.ControlError, match="set the parameter domain"):
+    with pytest.raises(ControlError, match="set the parameter domain"):
         run(catalogue, "MAIL-01")
 
 
@@ -242,7 +243,7 @@ class FakeSmtp:
 def test_refused_relaying_passes_and_accepted_relaying_fails_mail_08(
     catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(mail.smtplib, "SMTP", FakeSmtp)
+    monkeypatch.setattr(smtplib, "SMTP", FakeSmtp)
     monkeypatch.setattr(tlslib, "starttls", lambda smtp, name, context: smtp.secured())
     assert run(catalogue, "MAIL-08").status is Status.PASS
     monkeypatch.setattr(FakeSmtp, "rcpt_code", 250)
@@ -265,7 +266,7 @@ def test_auth_offered_before_tls_on_587_fails_mail_09(
     class Smtps(FakeTls, FakeSmtp): ...
 
     monkeypatch.setattr(tlslib, "IMAPS", Imap)
-    monkeypatch.setattr(mail.smtplib, "SMTP", FakeSmtp)
+    monkeypatch.setattr(smtplib, "SMTP", FakeSmtp)
     monkeypatch.setattr(tlslib, "SMTPS", Smtps)
     assert run(catalogue, "MAIL-09").status is Status.PASS
     monkeypatch.setattr(FakeSmtp, "extensions", ("starttls", "auth"))
@@ -285,7 +286,7 @@ def test_an_imaps_certificate_refused_for_the_server_name_fails_mail_09(
         )
 
     monkeypatch.setattr(tlslib, "IMAPS", refused)
-    monkeypatch.setattr(mail.smtplib, "SMTP", FakeSmtp)
+    monkeypatch.setattr(smtplib, "SMTP", FakeSmtp)
     monkeypatch.setattr(tlslib, "SMTPS", refused)
     outcome = run(catalogue, "MAIL-09")
     assert outcome.status is Status.FAIL

@@ -52,7 +52,7 @@ def zone_file(tmp_path: Path, domain: str = DOMAIN) -> str:
 def signed(msg: EmailMessage, domain: str = DOMAIN) -> bytes:
     pem = KEY.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
     raw = msg.as_bytes().replace(b"\n", b"\r\n")
-    signature = dkim.sign(
+    signature: bytes = dkim.sign(
         raw, b"telework", domain.encode(), pem, include_headers=[b"from", b"to", b"subject"]
     )
     return signature + raw
@@ -109,7 +109,7 @@ class Server:
         monkeypatch.setattr(mailflow, "mailbox", self.mailbox)
 
     def deliver(self, ctx: Any, port: int, msg: EmailMessage, helo: str) -> tuple[int, str]:
-        names = [part.get_filename() for part in msg.iter_attachments()]
+        names = [part.get_filename() or "" for part in msg.iter_attachments()]
         code, folder = self.rules.get(
             names[0].replace(".", "_") if names else "clean", (250, "INBOX")
         )
