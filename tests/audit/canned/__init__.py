@@ -46,7 +46,8 @@ class Case:
     @property
     def id(self) -> str:
         words = "-".join(self.shows.lower().split())[:70]
-        return f"{self.control}-{self.expect.value}s-when-{words}"
+        verb = "passes" if self.expect is Status.PASS else "fails"
+        return f"{self.control}-{verb}-when-{words}"
 
 
 def all_cases() -> list[Case]:
