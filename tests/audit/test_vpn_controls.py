@@ -4,6 +4,7 @@ builds and fails on the weakness it names."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,7 @@ from tests.audit.nft_fixtures import (
     rule,
 )
 from toolkit.audit.catalogue import Catalogue
-from toolkit.audit.model import ControlError, Status
+from toolkit.audit.model import ControlError, Outcome, Status
 from toolkit.audit.registry import implementations
 
 IMPL = implementations()
@@ -69,8 +70,10 @@ def handshakes(*peers: tuple[str, int]) -> str:
     return "".join(f"{key}\t{at}\n" for key, at in peers)
 
 
-def run(catalogue: Catalogue, control: str, answers: dict[str, object], **overrides: object):  # type: ignore[no-untyped-def]
-    ctx = fake_context(answers)  # type: ignore[arg-type]
+def run(
+    catalogue: Catalogue, control: str, answers: Mapping[str, Answer | str], **overrides: object
+) -> Outcome:
+    ctx = fake_context(answers)
     return IMPL[control].check(ctx, params(catalogue, control, **overrides))
 
 
@@ -161,7 +164,7 @@ def test_vpn07_passes_when_every_peer_connected_recently(
 DPORT_22 = match(payload("tcp", "dport"), 22)
 
 
-def vpn04(catalogue: Catalogue, items: list[dict[str, object]], **over: object):  # type: ignore[no-untyped-def]
+def vpn04(catalogue: Catalogue, items: list[dict[str, object]], **over: object) -> Outcome:
     return run(
         catalogue, "VPN-04", {"nft -j list table inet telework_vpn": nft_json(*items)}, **over
     )
@@ -239,7 +242,7 @@ def test_vpn04_a_port_verdict_map_without_a_peer_set_fails(catalogue: Catalogue)
 def test_vpn04_a_peer_set_holding_every_address_is_no_peer_set(catalogue: Catalogue) -> None:
     items = [
         nft_set(VPN, "peers_staff_v4", "ipv4_addr", EVERY_V4, interval=True)
-        if "set" in item and item["set"]["name"] == "peers_staff_v4"  # type: ignore[index]
+        if "set" in item and item["set"]["name"] == "peers_staff_v4"
         else item
         for item in TUNNEL_TABLE
     ]
@@ -271,7 +274,7 @@ def test_vpn04_output_that_is_not_nft_json_is_an_error_not_a_pass(catalogue: Cat
 # --- VPN-06: what the input path lets through from outside --------------------------------
 
 
-def vpn06(catalogue: Catalogue, baseline: list[dict[str, object]]):  # type: ignore[no-untyped-def]
+def vpn06(catalogue: Catalogue, baseline: list[dict[str, object]]) -> Outcome:
     ruleset = nft_json(*baseline, *TUNNEL_TABLE)
     return run(catalogue, "VPN-06", {"ss -Hlntu": LISTENING, "nft -j list ruleset": ruleset})
 
@@ -330,7 +333,7 @@ def test_vpn06_an_input_interface_is_no_limit_on_what_passes(catalogue: Catalogu
 def test_vpn06_an_admin_set_holding_every_address_is_no_limit(catalogue: Catalogue) -> None:
     items = [
         nft_set(BASE, "admin_v4", "ipv4_addr", EVERY_V4, interval=True)
-        if "set" in item and item["set"]["name"] == "admin_v4"  # type: ignore[index]
+        if "set" in item and item["set"]["name"] == "admin_v4"
         else item
         for item in BASELINE
     ]
