@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,9 @@ allowusers admin
 """
 
 
-def check(catalogue: Catalogue, control: str, answers: dict[str, object], **kw: object) -> object:
+def check(
+    catalogue: Catalogue, control: str, answers: Mapping[str, object], **kw: object
+) -> object:
     overrides = kw.pop("params", {})
     ctx = kw.pop("ctx", None) or fake_context(answers, **kw)  # type: ignore[arg-type]
     return IMPL[control].check(ctx, params(catalogue, control, **overrides))  # type: ignore[arg-type]
