@@ -61,7 +61,7 @@ def fake_context(answers: Mapping[str, Answer | str], **kwargs: Any) -> Context:
         probe_timeout=1.0,
         **kwargs,
     )
-    ctx.host = FakeHost(answers)  # type: ignore[assignment]
+    ctx.host = FakeHost(answers)
     return ctx
 
 
