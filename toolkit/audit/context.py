@@ -16,6 +16,7 @@ import shlex
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import paramiko
@@ -85,6 +86,9 @@ class Context:
     inventory: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: A network device's configuration, read once before its controls run (NET-*).
     device: DeviceConfig | None = None
+    #: The day the audit judges on (ends of life, ages of plans, updates and signatures);
+    #: None: today in UTC (:meth:`day`).
+    today: date | None = None
     evidence: list[Evidence] = field(default_factory=list)
     _commands: dict[str, Result] = field(default_factory=dict)
     _memo: dict[str, Any] = field(default_factory=dict)
@@ -93,6 +97,10 @@ class Context:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _channels: Channels = field(default_factory=Channels)
     _closed: bool = False
+
+    def day(self) -> date:
+        """The day the controls judge on: the audit's, else today in UTC."""
+        return self.today if self.today is not None else datetime.now(UTC).date()
 
     def for_control(self) -> Context:
         """A view of this host for one control: the same connection, commands run and

@@ -210,6 +210,7 @@ def audit_host(
         server_name=plan.server_name,
         ca_file=plan.ca_file,
         inventory=plan.inventory,
+        today=today,
     )
     session = _Session(plan, ctx, limits, accept_new_host_keys)
     if plan.device is not None:  # a network device: its configuration, read once

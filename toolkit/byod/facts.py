@@ -189,8 +189,6 @@ class ReportContext(Context):
     place of an SSH session (``host`` stays None; no command is ever run)."""
 
     facts: Facts | None = None
-    #: The day the review judges on (ages of updates and signatures, end of life).
-    today: date | None = None
 
 
 def report_of(ctx: Context) -> Facts:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from toolkit.audit.context import Context
@@ -305,7 +305,7 @@ def continuity_plan(ctx: Context, p: Params) -> Outcome:
         for x in plan.platforms
         if x.state == "incomplete"
     ]
-    age = (date.today() - day).days
+    age = (ctx.day() - day).days
     if age > int(p["max_age_days"]):
         problems.append(f"the plan is {age} days old (at most {p['max_age_days']})")
     return Outcome.of(problems, f"{len(listed)} platforms with owner, RPO and measured RTO ({day})")

@@ -8,21 +8,19 @@ inventory, they are an error saying so."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 
 from toolkit import hacking_tools
 from toolkit.audit.context import Context
 from toolkit.audit.model import ControlError, Outcome, Params, as_list
 from toolkit.audit.registry import control
-from toolkit.byod.facts import ReportContext, facts_of, report_of
+from toolkit.byod.facts import facts_of, report_of
 from toolkit.controls import end_of_life
 
 
 def _today(ctx: Context) -> date:
     """The day the review judges on (UTC)."""
-    if isinstance(ctx, ReportContext) and ctx.today is not None:
-        return ctx.today
-    return datetime.now(UTC).date()
+    return ctx.day()
 
 
 def _eol_key(family: str, os_id: str, version: str, build: str) -> tuple[str, str]:

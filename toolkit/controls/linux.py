@@ -11,7 +11,6 @@ from __future__ import annotations
 import fnmatch
 import re
 import shlex
-from datetime import date
 
 from toolkit.audit.context import Context
 from toolkit.audit.model import ControlError, Outcome, Params, as_list
@@ -91,7 +90,7 @@ def release_supported(ctx: Context, p: Params) -> Outcome:
     eol = end_of_life.support_end(distro, version)
     if eol is None:
         raise ControlError(f"{name}: not in the end-of-life table (audits/end_of_life.yml)")
-    left = (eol - date.today()).days
+    left = (eol - ctx.day()).days
     if left < 0:
         return Outcome.failed(f"{name} reached its end of life on {eol}")
     if left < int(p["warn_days"]):

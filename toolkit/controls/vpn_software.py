@@ -94,7 +94,7 @@ def gateway_software(ctx: Context, p: Params) -> Outcome:
     name, end, row = _release(ctx, p["releases"])
     problems: list[str] = []
     warnings: list[str] = []
-    left = (end - date.today()).days
+    left = (end - ctx.day()).days
     if left < 0:
         problems.append(f"{name} lost security support on {end}")
     elif left < int(p["warn_days"]):

@@ -13,10 +13,15 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from toolkit.audit.catalogue import Catalogue
 from toolkit.audit.model import Outcome, Status
+
+#: The day the cases that judge dates (ends of life) are judged on, so that a case does not
+#: change its verdict when a release's support nears its end.
+AUDIT_DAY = date(2026, 11, 25)
 
 #: How a case runs its control: the real catalogue (for the control's default parameters)
 #: and a scratch folder of its own, to the control's outcome.

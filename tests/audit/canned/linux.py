@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tests.audit.canned import Case, Judge
+from tests.audit.canned import AUDIT_DAY, Case, Judge
 from tests.audit.conftest import Answer, fake_context, params, with_offer
 from tests.audit.test_controls import NFT_DROP, PAM_AUTH, PAM_PASSWORD, SIMULATION, SS
 from tests.audit.test_hardening_controls import (
@@ -149,10 +149,10 @@ CASES: list[Case] = [
     Case("LNX-01", FAIL, "apt's periodic unattended upgrade is switched off",
          judged("LNX-01", NOT_AUTOMATIC), "APT::Periodic::Unattended-Upgrade is off"),
     Case("LNX-02", PASS, "debian 13 still gets security fixes",
-         judged("LNX-02", {"os-release": TRIXIE}),
+         judged("LNX-02", {"os-release": TRIXIE}, context={"today": AUDIT_DAY}),
          "Debian GNU/Linux 13 (trixie) supported until 2030-06-30"),
     Case("LNX-02", FAIL, "debian 10 is past its end of life",
-         judged("LNX-02", {"os-release": BUSTER}),
+         judged("LNX-02", {"os-release": BUSTER}, context={"today": AUDIT_DAY}),
          "Debian GNU/Linux 10 (buster) reached its end of life on 2024-06-30"),
     Case("LNX-03", PASS, "sshd takes keys only from the admin group, no root, no forwarding",
          judged("LNX-03", {"sshd -T": SSHD_BASELINE}, offer=BASELINE_OFFER),

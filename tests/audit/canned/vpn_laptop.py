@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tests.audit.canned import Case, Judge
+from tests.audit.canned import AUDIT_DAY, Case, Judge
 from tests.audit.conftest import fake_context, params
 from tests.audit.nft_fixtures import (
     ACCEPT,
@@ -55,11 +55,11 @@ DAY = 86400
 
 
 def on(control: str, answers: Mapping[str, Any], **overrides: Any) -> Judge:
-    """``control`` run on a host answering ``answers``, with its catalogue parameters but
-    ``overrides``."""
+    """``control`` run on a host answering ``answers`` on AUDIT_DAY, with its catalogue
+    parameters but ``overrides``."""
 
     def judge(catalogue: Catalogue, _tmp: Path) -> Outcome:
-        ctx = fake_context(answers)
+        ctx = fake_context(answers, today=AUDIT_DAY)
         return IMPL[control].check(ctx, params(catalogue, control, **overrides))
 
     return judge
@@ -96,7 +96,6 @@ def on_gateway(
     return judge
 
 
-# VPN-01: warn_days 0, so that bookworm's approaching end of support (2028) is not judged.
 OLD_NFTABLES = INSTALLED.replace("1.0.6-2+deb12u2", "1.0.6-2+deb12u1")
 # VPN-03: what a gateway of IKEv1 with CBC and a 1024-bit group shows.
 SWANCTL_WEAK = SWANCTL_GOOD.replace(
@@ -118,21 +117,21 @@ CASES: list[Case] = [
         "VPN-01",
         PASS,
         "bookworm's wireguard-tools and nftables are current, no kernel fix pending",
-        on("VPN-01", gateway(**{"apt-get -s": LIBSSL_UPDATE}), warn_days=0),
+        on("VPN-01", gateway(**{"apt-get -s": LIBSSL_UPDATE})),
         "nftables 1.0.6-2+deb12u2, wireguard-tools 1.0.20210914-1+b1; no security update pending",
     ),
     Case(
         "VPN-01",
         FAIL,
         "nftables is older than bookworm's point-release fix",
-        on("VPN-01", gateway(**{"dpkg-query": OLD_NFTABLES}), warn_days=0),
+        on("VPN-01", gateway(**{"dpkg-query": OLD_NFTABLES})),
         "nftables 1.0.6-2+deb12u1 is older than 1.0.6-2+deb12u2",
     ),
     Case(
         "VPN-01",
         FAIL,
         "a security update of the kernel (WireGuard's module) is pending",
-        on("VPN-01", gateway(**{"apt-get -s": KERNEL_UPDATE}), warn_days=0),
+        on("VPN-01", gateway(**{"apt-get -s": KERNEL_UPDATE})),
         "security updates pending: linux-image-6.1.0-40-amd64 6.1.153-1 -> 6.1.158-1",
     ),
     Case(
