@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -30,6 +31,8 @@ pytestmark = pytest.mark.lab
 
 LAB = "ttk-audit"
 FIXTURES = Path(__file__).parent / "fixtures"
+# report.json and its records as parsed: their shape is what the tests below assert.
+JsonObject = dict[str, Any]
 
 HARDENED_SSHD = """\
 MaxAuthTries 3
@@ -187,7 +190,7 @@ def inventory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         CliRunner().invoke(cli, ["lab", "down", "-i", str(inv)])
 
 
-def _audit(inventory: Path, out: Path, *args: str) -> tuple[Result, dict[str, object]]:
+def _audit(inventory: Path, out: Path, *args: str) -> tuple[Result, JsonObject]:
     result = CliRunner().invoke(
         cli, ["audit", "-i", str(inventory), "-o", str(out), "--no-progress", *args]
     )
@@ -198,25 +201,25 @@ def _audit(inventory: Path, out: Path, *args: str) -> tuple[Result, dict[str, ob
 @pytest.fixture(scope="module")
 def full_run(
     inventory: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Result, dict[str, object]]:
+) -> tuple[Result, JsonObject]:
     return _audit(inventory, tmp_path_factory.mktemp("run"))
 
 
-def _statuses(report: dict[str, object], host: str) -> dict[str, str]:
-    hosts = {h["host"]: h for h in report["hosts"]}  # type: ignore[attr-defined,index]
+def _statuses(report: JsonObject, host: str) -> dict[str, str]:
+    hosts = {h["host"]: h for h in report["hosts"]}
     return {r["control"]: r["status"] for r in hosts[host]["results"]}
 
 
-def _not_passing(report: dict[str, object], host: str) -> set[str]:
+def _not_passing(report: JsonObject, host: str) -> set[str]:
     return {c for c, s in _statuses(report, host).items() if s in ("fail", "error")}
 
 
 def test_an_unreachable_host_exits_5_while_the_others_are_still_reported(
-    full_run: tuple[Result, dict[str, object]],
+    full_run: tuple[Result, JsonObject],
 ) -> None:
     result, report = full_run
     assert result.exit_code == 5, result.output
-    hosts = {h["host"]: h for h in report["hosts"]}  # type: ignore[attr-defined]
+    hosts = {h["host"]: h for h in report["hosts"]}
     assert hosts["ghost"]["reachable"] is False
     assert hosts["ghost"]["error"].endswith("cannot connect: Connection refused")
     assert {r["status"] for r in hosts["ghost"]["results"]} == {"error"}
@@ -230,7 +233,7 @@ def test_an_unreachable_host_exits_5_while_the_others_are_still_reported(
 
 
 def test_the_weakened_host_fails_exactly_lnx03_lnx07_lnx11_web01_web02_more_than_the_clean_one(
-    full_run: tuple[Result, dict[str, object]],
+    full_run: tuple[Result, JsonObject],
 ) -> None:
     _, report = full_run
     # TLS 1.0 has no AEAD suite: offering it takes CBC suites, which OpenSSL then accepts
@@ -246,7 +249,7 @@ def test_the_weakened_host_fails_exactly_lnx03_lnx07_lnx11_web01_web02_more_than
 
 
 def test_the_clean_host_passes_lnx03_lnx07_lnx11_and_web01_to_web04(
-    full_run: tuple[Result, dict[str, object]],
+    full_run: tuple[Result, JsonObject],
 ) -> None:
     statuses = _statuses(full_run[1], "clean")
     for control in ("LNX-02", "LNX-03", "LNX-06", "LNX-07", "LNX-11"):
@@ -255,13 +258,13 @@ def test_the_clean_host_passes_lnx03_lnx07_lnx11_and_web01_to_web04(
         assert statuses[control] == "pass", control
 
 
-def _result(report: dict[str, object], host: str, control: str) -> dict[str, object]:
-    hosts = {h["host"]: h for h in report["hosts"]}  # type: ignore[attr-defined]
+def _result(report: JsonObject, host: str, control: str) -> JsonObject:
+    hosts = {h["host"]: h for h in report["hosts"]}
     return next(r for r in hosts[host]["results"] if r["control"] == control)
 
 
 def test_lnx03_names_password_and_root_login_with_sshd_and_wire_evidence(
-    full_run: tuple[Result, dict[str, object]],
+    full_run: tuple[Result, JsonObject],
 ) -> None:
     found = _result(full_run[1], "weak", "LNX-03")
     assert "PermitRootLogin yes" in found["summary"]
@@ -275,7 +278,7 @@ def test_lnx03_names_password_and_root_login_with_sshd_and_wire_evidence(
 
 
 def test_web01_reports_tls10_from_an_sslyze_probe(
-    full_run: tuple[Result, dict[str, object]],
+    full_run: tuple[Result, JsonObject],
 ) -> None:
     found = _result(full_run[1], "weak", "WEB-01")
     assert "port 443 accepts TLSv1.0, TLSv1.1" in found["summary"]
@@ -283,7 +286,7 @@ def test_web01_reports_tls10_from_an_sslyze_probe(
 
 
 def test_lnx07_and_lnx11_say_what_is_missing_on_the_weakened_host(
-    full_run: tuple[Result, dict[str, object]],
+    full_run: tuple[Result, JsonObject],
 ) -> None:
     report = full_run[1]
     assert "no input chain with policy drop" in _result(report, "weak", "LNX-07")["summary"]
@@ -321,7 +324,7 @@ def test_a_changed_host_key_is_refused_and_the_host_reported_unreachable(
     try:
         result, report = _audit(inventory, tmp_path, "--limit", "clean", "--control", "LNX-02")
         assert result.exit_code == 5
-        assert "differs from" in report["hosts"][0]["error"]  # type: ignore[index]
+        assert "differs from" in report["hosts"][0]["error"]
         # accepting new keys never accepts a changed one
         result, _ = _audit(
             inventory, tmp_path, "--limit", "clean", "--control", "LNX-02",
@@ -347,7 +350,7 @@ def test_an_unknown_host_key_is_refused_unless_new_keys_are_accepted(
         args = ("--limit", "clean", "--control", "LNX-02")
         result, report = _audit(inventory, tmp_path, *args)
         assert result.exit_code == 5
-        assert "is not in" in report["hosts"][0]["error"]  # type: ignore[index]
+        assert "is not in" in report["hosts"][0]["error"]
         result, report = _audit(inventory, tmp_path, *args, "--accept-new-host-keys")
         assert result.exit_code == 0, result.output
         assert f"[127.0.0.1]:{port} ssh-ed25519 " in known.read_text()
@@ -362,7 +365,7 @@ def _port(inventory: Path, host: str) -> int:
 
 
 def test_baseline_shows_lnx11_better_once_the_extra_uid0_account_is_removed(
-    inventory: Path, full_run: tuple[Result, dict[str, object]], tmp_path: Path
+    inventory: Path, full_run: tuple[Result, JsonObject], tmp_path: Path
 ) -> None:
     # runs last: it repairs the weakened host
     previous = tmp_path / "previous.json"
@@ -372,7 +375,7 @@ def test_baseline_shows_lnx11_better_once_the_extra_uid0_account_is_removed(
         inventory, tmp_path / "now", "--limit", "weak", "--baseline", str(previous)
     )
     assert result.exit_code == 3, result.output
-    changes = {(c["host"], c["control"]): c["direction"] for c in report["baseline"]["changes"]}  # type: ignore[index]
+    changes = {(c["host"], c["control"]): c["direction"] for c in report["baseline"]["changes"]}
     assert changes[("weak", "LNX-11")] == "better"
     assert {d for (h, _), d in changes.items() if h == "weak"} == {"better"}
     assert {d for (h, _), d in changes.items() if h != "weak"} == {"gone"}

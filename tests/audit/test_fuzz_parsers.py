@@ -180,7 +180,7 @@ def drawing_context(data: st.DataObject, stdout: st.SearchStrategy[str]) -> Cont
     """A control's context whose host answers what hypothesis draws (shared by the fuzz
     modules of the audit)."""
     ctx = fake_context({})
-    ctx.host = DrawingHost(data, stdout)  # type: ignore[assignment]
+    ctx.host = DrawingHost(data, stdout)
     return ctx
 
 
@@ -282,7 +282,7 @@ def test_lnx07_reads_any_nft_json_without_crashing(data: st.DataObject, ruleset:
     def run(command: str) -> Answer:
         return next((a for k, a in answers.items() if k in command), None) or host.run(command)
 
-    ctx.host = type("NftHost", (), {"run": staticmethod(run)})()  # type: ignore[assignment]
+    ctx.host = type("NftHost", (), {"run": staticmethod(run)})()
     assert_printable(judge("LNX-07", ctx))
 
 

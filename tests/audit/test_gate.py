@@ -4,6 +4,7 @@ that need no host (M8)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def impl(cid: str, outcome: Outcome | Exception, delay: float = 0.0) -> Implemen
 
 def run_one(
     catalogue: Catalogue,
-    outcomes: dict[str, Outcome | Exception],
+    outcomes: Mapping[str, Outcome | Exception],
     *,
     waivers: list[Waiver] | None = None,
     fail_on: Severity = Severity.HIGH,

@@ -23,7 +23,7 @@ from toolkit.audit.catalogue import Catalogue, Severity
 from toolkit.audit.context import Context
 from toolkit.audit.model import Outcome, Params, Status
 from toolkit.audit.registry import Implementation, implementations
-from toolkit.audit.results import ControlResult, EvidenceItem, HostResult
+from toolkit.audit.results import ControlResult, EvidenceItem, HostResult, Verdict
 from toolkit.audit.runner import Limits, audit_host
 from toolkit.report import html, junit
 from toolkit.report import json as json_report
@@ -51,7 +51,7 @@ def _lnx06_on_a_host_whose_process_is_named(
     real = implementations()["LNX-06"]
 
     def check(ctx: Context, p: Params) -> Outcome:
-        ctx.host = FakeHost({"ss -Hlntup": _ss_with(process)})  # type: ignore[assignment]
+        ctx.host = FakeHost({"ss -Hlntup": _ss_with(process)})
         return real.check(ctx, p)
 
     return audit_host(
@@ -99,7 +99,7 @@ def test_host_names_and_errors_from_the_inventory_are_made_printable_too() -> No
         reachable=False,
         error="cannot connect: \x1b]0;x\x07",
         duration_s=0.0,
-        verdict="no-go",
+        verdict=Verdict.NO_GO,
         results=[],
     )
     assert (host.host, host.groups, host.error) == (
@@ -239,7 +239,7 @@ def test_a_timed_out_control_can_run_no_more_commands_on_the_host(catalogue: Cat
     late: list[str] = []
 
     def slow(ctx: Context, p: Params) -> Outcome:
-        ctx.host = host_seen  # type: ignore[assignment]
+        ctx.host = host_seen
         go_on.wait(10)
         try:
             ctx.run("true")

@@ -5,6 +5,7 @@ installed and a work document at home fails BYOD-05 and BYOD-06; a clean one pas
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ CLEAN = {
 }
 
 
-def facts_of(computer: Computer, table: dict[str, str | None], **search: Any) -> dict[str, Any]:
+def facts_of(computer: Computer, table: Mapping[str, str | None], **search: Any) -> dict[str, Any]:
     found: dict[str, Any] = collector.Collector(
         {**SEARCH, **search},
         system="Linux",

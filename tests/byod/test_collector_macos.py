@@ -3,6 +3,7 @@ system_profiler, sysadminctl, defaults and id, judged by the review's controls (
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from tests.byod.conftest import SEARCH, Computer, collector, judged, recorded
@@ -23,7 +24,7 @@ CURRENT = {
 }
 
 
-def mac_facts(computer: Computer, table: dict[str, str | None]) -> dict[str, Any]:
+def mac_facts(computer: Computer, table: Mapping[str, str | None]) -> dict[str, Any]:
     found: dict[str, Any] = collector.Collector(
         SEARCH,
         system="Darwin",

@@ -27,7 +27,7 @@ json_values = st.recursive(
     max_leaves=20,
 )
 #: Bodies near the real shape: the fields of the facts, with values of any JSON type.
-facts_like = st.fixed_dictionaries(
+facts_like: st.SearchStrategy[dict[str, object]] = st.fixed_dictionaries(
     {
         "format": st.just("telework-byod-facts/1"),
         "teleworker": st.just("a3"),

@@ -16,6 +16,7 @@ import ssl
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,7 @@ class _Imap:
             return ok if self.authed else tag + b" NO [AUTHENTICATIONFAILED] no\r\n"
         if not self.authed and verb != b"NOOP":
             return tag + b" NO login first\r\n"
-        answers = {
+        answers: dict[bytes, Callable[[], bytes]] = {
             b"SELECT": lambda: b"* %d EXISTS\r\n* 0 RECENT\r\n" % len(self.box.messages),
             b"SEARCH": lambda: b"* SEARCH " + self._search(arg) + b"\r\n",
             b"FETCH": lambda: self._fetch(arg),

@@ -12,7 +12,7 @@ from tests.load import mailserver
 from tests.load.mailserver import MailServer
 from toolkit.controls.tls import CertificateRefusedError
 from toolkit.load.cleanup import count_messages, delete_messages
-from toolkit.load.config import HEADER, LoadConfig
+from toolkit.load.config import HEADER, LoadConfig, Probe
 
 TOKEN = "0123456789abcdef"
 MARK = "telework-toolkit-bench-smtp-source-feedc0de"
@@ -24,8 +24,8 @@ def config(server: MailServer, tmp_path: Path, server_name: str = "localhost") -
     return LoadConfig(
         target="127.0.0.1", server_name=server_name, ca_file=str(server.cert_file),
         imap_port=server.imaps_port, token=TOKEN, steps=(1,), step_seconds=1,
-        probe={"login": mailserver.LOGIN, "address": "load-probe@lab.telework.test",
-               "password_file": str(password)},
+        probe=Probe(login=mailserver.LOGIN, address="load-probe@lab.telework.test",
+                    password_file=str(password)),
     )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ from toolkit.text import unsafe_characters
 load = functools.partial(httpservers.run_load, "groupware")
 
 
-def names(result: dict) -> set[str]:
+def names(result: dict[str, Any]) -> set[str]:
     return {r["name"] for step in result["steps"] for r in step["requests"]}
 
 

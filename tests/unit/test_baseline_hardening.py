@@ -16,7 +16,7 @@ from jinja2.nativetypes import NativeEnvironment
 from tests.audit.conftest import AUDITS, fake_context
 from tests.conftest import REPO
 from toolkit.audit.catalogue import load_catalogue
-from toolkit.audit.model import Status
+from toolkit.audit.model import Params, Status
 from toolkit.audit.registry import implementations
 from toolkit.audit.runner import MAX_HOST_CONCURRENCY, Limits
 from toolkit.controls import hardening_parsers as hp
@@ -143,7 +143,7 @@ def test_a_backslash_in_the_banner_text_reaches_agetty_escaped() -> None:
 
 def test_login_defs_gets_what_lnx13_asks_for() -> None:
     defs = {k: str(v) for k, v in internal("__baseline_login_defs").items()}
-    params = CATALOGUE.controls["LNX-13"].spec.params
+    params: Params = CATALOGUE.controls["LNX-13"].spec.params  # as the control reads them
     umask = hp.umask_value(defs["UMASK"])
     assert umask is not None and hp.at_least_as_strict(umask, 0o027)
     assert int(defs["PASS_MAX_DAYS"]) <= params["max_password_days"]

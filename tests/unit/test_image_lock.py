@@ -104,7 +104,7 @@ def test_two_builds_of_one_image_at_once_build_it_once_and_both_get_it(
 
     monkeypatch.setattr(image, "Podman", FakePodman)
     monkeypatch.setattr(image, "_build", build)
-    monkeypatch.setattr(image.os, "geteuid", lambda: 0)
+    monkeypatch.setattr("toolkit.lab.image.os.geteuid", lambda: 0)
     refs: list[str] = []
     callers = [threading.Thread(target=lambda: refs.append(image.build_image("bookworm")))]
     callers.append(

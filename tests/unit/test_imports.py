@@ -41,7 +41,7 @@ def _statements(body: Iterable[ast.stmt]) -> Iterable[ast.stmt]:
             for child in getattr(node, field, []):
                 if isinstance(child, ast.stmt):
                     yield from _statements([child])
-                elif isinstance(child, ast.excepthandler | ast.match_case):
+                elif isinstance(child, ast.ExceptHandler | ast.match_case):
                     yield from _statements(child.body)
 
 

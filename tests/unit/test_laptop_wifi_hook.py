@@ -57,7 +57,10 @@ def run_hook(
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    read = lambda p: p.read_text(encoding="utf-8") if p.exists() else ""  # noqa: E731
+
+    def read(path: Path) -> str:
+        return path.read_text(encoding="utf-8") if path.exists() else ""
+
     return read(calls).splitlines(), read(logged)
 
 

@@ -14,6 +14,7 @@ from importlib.machinery import SourceFileLoader
 from importlib.util import module_from_spec, spec_from_loader
 from pathlib import Path
 from types import ModuleType
+from typing import TypedDict
 
 import pytest
 
@@ -112,7 +113,15 @@ elif os.environ.get("FAKE_WG_FAIL") and argv[1:2] == ["set"]:
     return bin_dir
 
 
-def calls(tmp_path: Path) -> list[dict[str, object]]:
+class Call(TypedDict):
+    """One line of calls.jsonl, as the fake wg writes it."""
+
+    argv: list[str]
+    psks: dict[str, list[str]]  # path -> [content, file mode, directory mode]
+    stdin: str | None
+
+
+def calls(tmp_path: Path) -> list[Call]:
     path = tmp_path / "calls.jsonl"
     if not path.exists():
         return []
@@ -130,7 +139,9 @@ def gateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def run_main(gateway: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict]:
+def run_main(
+    gateway: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, dict[str, object]]:
     argv = [*extra, "--config-dir", str(gateway / "etc"), "--run-dir", str(gateway / "run")]
     code = wg_apply.main([*argv, "wg0"])
     out = capsys.readouterr().out
@@ -369,7 +380,7 @@ def test_the_installed_script_runs_alone_and_prints_one_json_line(gateway: Path)
 # Reading the gateway's state in one round trip (--read-state)
 
 
-def read_state(gateway: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
+def read_state(gateway: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, object]]:
     return run_main(
         gateway,
         capsys,
