@@ -335,6 +335,21 @@ def anchor_roles(folder: Path, ref: str) -> Path:
     return folder / "roles"
 
 
+def install_anchor_check(roles: Path, folder: Path) -> None:
+    """Put on the gateway the configuration check the anchor's peers.yml validates with
+    (a shell script its main.yml installed; the role now checks with telework-wg-apply
+    --check and removes it)."""
+    template = roles / "vpn_gateway" / "templates" / "usr" / "local" / "sbin"
+    text = (template / "telework-wg-check.j2").read_text(encoding="utf-8")
+    script = folder / "telework-wg-check"
+    script.write_text(
+        "\n".join(line for line in text.splitlines() if "ansible_managed" not in line) + "\n",
+        encoding="utf-8",
+    )
+    podman("cp", str(script), f"{GW}:/usr/local/sbin/telework-wg-check", timeout=60)
+    sh(GW, "chmod 0755 /usr/local/sbin/telework-wg-check", 30)
+
+
 def toolkit_cli(inventory_dir: Path, *args: str, roles: Path | None = None) -> float:
     """``toolkit ARGS -i INVENTORY``: its wall time (it fails the bench when it fails)."""
     env = dict(podman.env, ANSIBLE_ROLES_PATH=str(roles or project_root() / "roles"))
@@ -392,6 +407,7 @@ def revoke_timing(folder: Path, peers: int, anchor: str = ANCHOR) -> None:
     # what `revoke` ran after the edit until now: the whole sync, with the roles as the
     # anchor commit had them (peers.yml templating every peer in Jinja)
     old_roles = anchor_roles(folder, anchor)
+    install_anchor_check(old_roles, folder)
     sync = toolkit_cli(inv, "provision", "--playbook", "playbooks/roster_sync.yml", roles=old_roles)
     print(slowest_tasks())
     before_cpu = CPU[-1] + CPU[-2]
