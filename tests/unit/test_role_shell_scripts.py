@@ -19,10 +19,9 @@ SHELL_SCRIPTS = sorted(
 
 
 def test_the_roles_install_at_least_the_laptops_re_resolve_and_wifi_scripts() -> None:
-    assert {
-        ROOT / "roles/vpn_client/templates/usr/local/sbin/telework-wg-reresolve.j2",
-        ROOT / "roles/laptop/files/etc/NetworkManager/dispatcher.d/10-telework-refuse-insecure-wifi",
-    } <= set(SHELL_SCRIPTS)
+    reresolve = "roles/vpn_client/templates/usr/local/sbin/telework-wg-reresolve.j2"
+    wifi = "roles/laptop/files/etc/NetworkManager/dispatcher.d/10-telework-refuse-insecure-wifi"
+    assert {ROOT / reresolve, ROOT / wifi} <= set(SHELL_SCRIPTS)
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="Debian's shellcheck is missing")
