@@ -6,17 +6,14 @@ context's memo, key ``tls:<port>``); WEB-04 judges the status and headers of eac
 
 from __future__ import annotations
 
-import datetime
 import shutil
 import subprocess
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from tests.audit.conftest import fake_context, params
+from tests.certs import certificate
 from toolkit.audit.catalogue import Catalogue
 from toolkit.audit.context import Context
 from toolkit.audit.model import Outcome, Status
@@ -35,20 +32,7 @@ STRONG_SUITES = {
 @pytest.fixture(scope="module")
 def strong_certificate() -> x509.Certificate:
     """ECDSA P-256, SHA-256, the service's name, 200 days left."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.UTC)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, NAME)])
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=200))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(NAME)]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
+    return certificate(NAME, 200)
 
 
 @pytest.fixture(scope="module")

@@ -9,22 +9,18 @@ test_visio_meeting.py."""
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from tests.audit.canned import Case
 from tests.audit.conftest import Answer, fake_context, params
 from tests.audit.test_visio_controls import ROLE_JANUS, ROLE_TURN, STOCK_JANUS, host
 from tests.audit.test_visio_meeting import met
 from tests.audit.test_web_groupware_controls import BOOKWORM, INSTALLED, THROTTLED
+from tests.certs import certificate
 from toolkit.adapters import browser
 from toolkit.audit.catalogue import Catalogue
 from toolkit.audit.context import Context
@@ -57,24 +53,6 @@ def judged(control: str, setup: Setup) -> Callable[[Catalogue, Path], Outcome]:
             return implementations()[control].check(ctx, params(catalogue, control, **over))
 
     return judge
-
-
-def certificate(name: str, days_left: int) -> x509.Certificate:
-    """ECDSA P-256, SHA-256, issued to ``name``, ``days_left`` days before it expires."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.UTC)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=days_left, hours=12))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
 
 
 def scanned(accepted: dict[str, list[str]], issued_to: str = WEB, days_left: int = 200) -> Setup:
