@@ -12,7 +12,14 @@ from typing import Any
 
 from tests.audit.canned import AUDIT_DAY, Case, Judge
 from tests.audit.conftest import Answer, fake_context, params, with_offer
-from tests.audit.test_controls import NFT_DROP, PAM_AUTH, PAM_PASSWORD, SIMULATION, SS
+from tests.audit.test_controls import (
+    NFT_DROP,
+    PAM_AUTH,
+    PAM_PASSWORD,
+    SIMULATION,
+    SS,
+    SSHD_HARDENED,
+)
 from tests.audit.test_hardening_controls import (
     BASELINE_LIMITS,
     BASELINE_LOGIN_DEFS,
@@ -81,19 +88,10 @@ BUSTER = 'ID=debian\nVERSION_ID="10"\nPRETTY_NAME="Debian GNU/Linux 10 (buster)"
 
 # --- LNX-03, LNX-04: SSH ----------------------------------------------------------------
 
-#: ``sshd -T`` of role baseline's 10-telework-baseline.conf (AllowGroups sshadmins).
-SSHD_BASELINE = """\
-usepam yes
-maxauthtries 3
-permitrootlogin no
-passwordauthentication no
-kbdinteractiveauthentication no
-x11forwarding no
-permitemptypasswords no
-allowtcpforwarding no
-allowagentforwarding no
-allowgroups sshadmins
-"""
+#: ``sshd -T`` of role baseline's 10-telework-baseline.conf: the hardened answer of the
+#: LNX-03 tests, with the role's AllowGroups sshadmins in place of a listed user.
+SSHD_BASELINE = SSHD_HARDENED.replace("allowusers admin", "allowgroups sshadmins")
+assert "allowgroups sshadmins" in SSHD_BASELINE
 SSHD_ROOT_PASSWORD = SSHD_BASELINE.replace("permitrootlogin no", "permitrootlogin yes").replace(
     "passwordauthentication no", "passwordauthentication yes"
 )
