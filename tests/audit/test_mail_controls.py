@@ -297,13 +297,13 @@ def test_an_imaps_certificate_refused_for_the_server_name_fails_mail_09(
     )
 
 
-def _mx_certificate() -> bytes:
+def mx_certificate() -> bytes:
     """A DER certificate for the MX (what STARTTLS presented)."""
     _, cert = self_signed("mail.lab.telework.test", days=90)
     return cert.public_bytes(Encoding.DER)
 
 
-def _tlsa(der: bytes) -> str:
+def tlsa_record(der: bytes) -> str:
     """A DANE-EE record (3 1 1: SHA-256 of the SubjectPublicKeyInfo) of ``der``."""
     spki = (
         x509.load_der_x509_certificate(der)
@@ -316,19 +316,19 @@ def _tlsa(der: bytes) -> str:
 def test_a_tlsa_record_matching_the_mx_certificate_passes_mail_06(
     catalogue: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    der = _mx_certificate()
+    der = mx_certificate()
     presented = mail.SmtpTls("TLSv1.3", der, ["mail.lab.telework.test"])
     monkeypatch.setattr(mail, "_starttls", lambda ctx, port, context, name: presented)
-    outcome = run(catalogue, "MAIL-06", zone(tmp_path, tlsa=_tlsa(der)))
+    outcome = run(catalogue, "MAIL-06", zone(tmp_path, tlsa=tlsa_record(der)))
     assert outcome.status is Status.PASS, outcome.summary
 
 
 def test_a_tlsa_record_of_another_key_fails_mail_06(
     catalogue: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    presented = mail.SmtpTls("TLSv1.3", _mx_certificate(), ["mail.lab.telework.test"])
+    presented = mail.SmtpTls("TLSv1.3", mx_certificate(), ["mail.lab.telework.test"])
     monkeypatch.setattr(mail, "_starttls", lambda ctx, port, context, name: presented)
-    outcome = run(catalogue, "MAIL-06", zone(tmp_path, tlsa=_tlsa(_mx_certificate())))
+    outcome = run(catalogue, "MAIL-06", zone(tmp_path, tlsa=tlsa_record(mx_certificate())))
     assert outcome.status is Status.FAIL
     assert outcome.summary == (
         "no TLSA record of mail.lab.telework.test matches the certificate it presents"

@@ -7,7 +7,6 @@ test_mailflow_controls.py; the network probes are replaced for the time of one c
 
 from __future__ import annotations
 
-import hashlib
 import smtplib
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -15,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.audit.canned import Case
 from tests.audit.conftest import fake_context, params
@@ -26,11 +23,12 @@ from tests.audit.test_mail_controls import (
     FakeSmtp,
     FakeTls,
     dkim_record,
+    mx_certificate,
     tls,
+    tlsa_record,
     zone,
 )
 from tests.audit.test_mailflow_controls import Server, zone_file
-from tests.certs import self_signed
 from toolkit.audit.catalogue import Catalogue
 from toolkit.audit.model import Outcome, Status
 from toolkit.audit.registry import implementations
@@ -76,29 +74,15 @@ def policy_served(body: str) -> Setup:
     return setup
 
 
-def _tlsa(der: bytes) -> str:
-    """A DANE-EE record (3 1 1: SHA-256 of the SubjectPublicKeyInfo) of ``der``."""
-    spki = (
-        x509.load_der_x509_certificate(der)
-        .public_key()
-        .public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    )
-    return f"_25._tcp.mail IN TLSA 3 1 1 {hashlib.sha256(spki).hexdigest()}"
-
-
-def _mx_certificate() -> bytes:
-    return self_signed(MX, days=90)[1].public_bytes(Encoding.DER)
-
-
 def dane(*, same_key: bool) -> Setup:
     """The MX presents a certificate; the TLSA record pins its key, or another one."""
 
     def setup(tmp_path: Path, mp: pytest.MonkeyPatch) -> dict[str, Any]:
-        der = _mx_certificate()
+        der = mx_certificate()
         presented = mail.SmtpTls("TLSv1.3", der, [MX])
         mp.setattr(mail, "_starttls", lambda ctx, port, context, name: presented)
-        pinned = der if same_key else _mx_certificate()
-        return records(tlsa=_tlsa(pinned))(tmp_path, mp)
+        pinned = der if same_key else mx_certificate()
+        return records(tlsa=tlsa_record(pinned))(tmp_path, mp)
 
     return setup
 
