@@ -190,6 +190,21 @@ class ReportContext(Context):
 
     facts: Facts | None = None
 
+    @classmethod
+    def of(cls, facts: Facts, today: date) -> ReportContext:
+        """The context of one report, judged on ``today``: no address, no SSH port."""
+        return cls(
+            name=facts.device,
+            address="-",
+            ssh_address="-",
+            ssh_port=0,
+            tls_ports=(),
+            http_ports=(),
+            probe_timeout=0.0,
+            facts=facts,
+            today=today,
+        )
+
 
 def report_of(ctx: Context) -> Facts:
     """The facts a BYOD control judges; a ControlError when the context is a host of the

@@ -128,17 +128,7 @@ def judge(
 ) -> AuditReport:
     """The audit report of one personal computer: every planned control over the facts,
     with the audit's results, gate and exit code."""
-    base = ReportContext(
-        name=facts.device,
-        address="-",
-        ssh_address="-",
-        ssh_port=0,
-        tls_ports=(),
-        http_ports=(),
-        probe_timeout=0.0,
-        facts=facts,
-        today=now.date(),
-    )
+    base = ReportContext.of(facts, now.date())
     clock = time.monotonic()
     results: list[ControlResult] = []
     for item in planned.controls:

@@ -64,17 +64,7 @@ def on_computer(control: str, facts: Mapping[str, Any]) -> Judge:
             },
             strict=False,
         )
-        ctx = ReportContext(
-            name="pc-3",
-            address="-",
-            ssh_address="-",
-            ssh_port=0,
-            tls_ports=(),
-            http_ports=(),
-            probe_timeout=0.0,
-            facts=windows.complete(report),
-            today=NOW.date(),
-        )
+        ctx = ReportContext.of(windows.complete(report), NOW.date())
         return IMPL[control].check(ctx, params(catalogue, control))
 
     return judge
