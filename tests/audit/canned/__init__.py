@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+from tests.audit.conftest import Answer, fake_context, params, with_offer
 from toolkit.audit.catalogue import Catalogue
 from toolkit.audit.model import Outcome, Status
+from toolkit.audit.registry import implementations
 
 #: The day the cases that judge dates (ends of life) are judged on, so that a case does not
 #: change its verdict when a release's support nears its end.
@@ -53,6 +56,31 @@ class Case:
         words = "-".join(self.shows.lower().split())[:70]
         verb = "passes" if self.expect is Status.PASS else "fails"
         return f"{self.control}-{verb}-when-{words}"
+
+
+def judged(
+    control: str,
+    answers: Mapping[str, Answer | str],
+    *,
+    offer: Mapping[str, tuple[str, ...]] | None = None,
+    context: Mapping[str, Any] | None = None,
+    host: str = "",
+    **overrides: Any,
+) -> Judge:
+    """A judge running ``control``'s real check on a host answering ``answers``: a fake
+    context with ``context``'s fields, named ``host`` when given, and for the SSH controls
+    ``offer`` as the handshake's lists (nothing is probed); the catalogue's parameters but
+    ``overrides``."""
+
+    def judge(catalogue: Catalogue, _scratch: Path) -> Outcome:
+        ctx = fake_context(answers, **(context or {}))
+        if host:
+            ctx.name = host
+        if offer is not None:
+            with_offer(ctx, **offer)
+        return implementations()[control].check(ctx, params(catalogue, control, **overrides))
+
+    return judge
 
 
 def all_cases() -> list[Case]:

@@ -6,12 +6,8 @@ test_hardening_controls.py); the logging and backup controls are in linux_logs_b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
-
-from tests.audit.canned import AUDIT_DAY, Case, Judge
-from tests.audit.conftest import Answer, fake_context, params, with_offer
+from tests.audit.canned import AUDIT_DAY, Case, judged
+from tests.audit.conftest import Answer
 from tests.audit.test_controls import (
     NFT_DROP,
     PAM_AUTH,
@@ -30,8 +26,7 @@ from tests.audit.test_hardening_controls import (
     core_host,
     defs_host,
 )
-from toolkit.audit.catalogue import Catalogue
-from toolkit.audit.model import Outcome, Status
+from toolkit.audit.model import Status
 from toolkit.audit.registry import implementations
 
 IMPL = implementations()
@@ -46,26 +41,6 @@ BASELINE_OFFER: dict[str, tuple[str, ...]] = {
     "macs": ("hmac-sha2-512-etm@openssh.com", "hmac-sha2-256-etm@openssh.com"),
     "auth_methods": ("publickey",),
 }
-
-
-def judged(
-    control: str,
-    answers: Mapping[str, Answer | str],
-    *,
-    offer: Mapping[str, tuple[str, ...]] | None = None,
-    context: Mapping[str, Any] | None = None,
-    **overrides: Any,
-) -> Judge:
-    """A judge running ``control``'s real check on a host giving ``answers`` (and, for the
-    SSH controls, ``offer`` as the handshake's lists: nothing is probed)."""
-
-    def judge(catalogue: Catalogue, _scratch: Path) -> Outcome:
-        ctx = fake_context(answers, **(context or {}))
-        if offer is not None:
-            with_offer(ctx, **offer)
-        return IMPL[control].check(ctx, params(catalogue, control, **overrides))
-
-    return judge
 
 
 # --- LNX-01, LNX-02: updates and release -------------------------------------------------

@@ -6,14 +6,14 @@ test_database_controls.py, test_controls.py and test_backup_controls.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from tests.audit.canned import Case, Judge
-from tests.audit.conftest import Answer, fake_context, params
+from tests.audit.canned import Case, Judge, judged
+from tests.audit.conftest import Answer
 from tests.audit.test_backup_controls import FORCED, KEY, file_answer, keys
 from tests.audit.test_backup_controls import INVENTORY as BACKUP_INVENTORY
 from tests.audit.test_database_controls import CLUSTER, settings
@@ -35,25 +35,6 @@ from toolkit.controls import backup
 
 IMPL = implementations()
 PASS, FAIL = Status.PASS, Status.FAIL
-
-
-def judged(
-    control: str,
-    answers: Mapping[str, Answer | str],
-    *,
-    inventory: Mapping[str, frozenset[str]] | None = None,
-    host: str = "srv1",
-    **overrides: Any,
-) -> Judge:
-    """A judge running ``control``'s real check on ``host`` of ``inventory`` giving
-    ``answers``."""
-
-    def judge(catalogue: Catalogue, _scratch: Path) -> Outcome:
-        ctx = fake_context(answers, inventory=dict(inventory or {}))
-        ctx.name = host
-        return IMPL[control].check(ctx, params(catalogue, control, **overrides))
-
-    return judge
 
 
 # --- LOG-01, LOG-03: the log collector ----------------------------------------------------
@@ -132,26 +113,26 @@ def plan_judge(make: Callable[[continuity.Continuity], continuity.Continuity]) -
         continuity.write(plan, scratch / "reports" / "continuity" / "lab")
         inventory = str(scratch / "inventories" / "lab")
         with mock.patch.object(backup, "work_dir", return_value=scratch):
-            return judged("BCK-05", {}, inventory=BACKUP_INVENTORY, host="backup",
+            return judged("BCK-05", {}, context={"inventory": BACKUP_INVENTORY}, host="backup",
                           inventory_path=inventory)(catalogue, scratch)  # fmt: skip
 
     return judge
 
 
 def on_client(control: str, answers: dict[str, Answer | str]) -> Judge:
-    return judged(control, answers, inventory=BACKUP_INVENTORY, host="directory")
+    return judged(control, answers, context={"inventory": BACKUP_INVENTORY}, host="directory")
 
 
 def on_server(answers: dict[str, Answer | str]) -> Judge:
-    return judged("BCK-02", answers, inventory=BACKUP_INVENTORY, host="backup")
+    return judged("BCK-02", answers, context={"inventory": BACKUP_INVENTORY}, host="backup")
 
 
 CASES: list[Case] = [
     Case("LOG-01", PASS, "every server wrote a day file within 24 hours",
-         judged("LOG-01", {"find": ALL_SENT}, inventory=LOG_INVENTORY),
+         judged("LOG-01", {"find": ALL_SENT}, context={"inventory": LOG_INVENTORY}),
          "all 3 in-scope hosts sent events in the last 24 h"),
     Case("LOG-01", FAIL, "the mail server has been silent for 3 days",
-         judged("LOG-01", {"find": MAIL_SILENT}, inventory=LOG_INVENTORY),
+         judged("LOG-01", {"find": MAIL_SILENT}, context={"inventory": LOG_INVENTORY}),
          "mail: last written 3 days ago"),
     Case("LOG-02", PASS, "postgresql logs connections, disconnections and ddl with who",
          judged("LOG-02", {"pgrep": CLUSTER, "psql": settings()}),
@@ -159,10 +140,10 @@ CASES: list[Case] = [
     Case("LOG-02", FAIL, "postgresql logs no statement", judged("LOG-02", NO_DDL),
          "log_statement = none, DDL not logged"),
     Case("LOG-03", PASS, "the collector's job deletes after 180 days",
-         judged("LOG-03", YOUNG_COLLECTOR, inventory=LOG_INVENTORY),
+         judged("LOG-03", YOUNG_COLLECTOR, context={"inventory": LOG_INVENTORY}),
          "collected logs kept 181 days (at least 90)"),
     Case("LOG-03", FAIL, "the collector's job deletes after 30 days",
-         judged("LOG-03", THIRTY_DAYS, inventory=LOG_INVENTORY),
+         judged("LOG-03", THIRTY_DAYS, context={"inventory": LOG_INVENTORY}),
          "keeps files 30 days (at least 90)"),
     Case("LOG-04", PASS, "rsyslog forwards over tls and only login records are world-readable",
          judged("LOG-04", FORWARDED), "logs forwarded off the host, files not world-readable"),

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tests.audit.canned import AUDIT_DAY, Case, Judge
+from tests.audit.canned import AUDIT_DAY, Case, Judge, judged
 from tests.audit.conftest import fake_context, params
 from tests.audit.nft_fixtures import (
     ACCEPT,
@@ -57,12 +57,7 @@ DAY = 86400
 def on(control: str, answers: Mapping[str, Any], **overrides: Any) -> Judge:
     """``control`` run on a host answering ``answers`` on AUDIT_DAY, with its catalogue
     parameters but ``overrides``."""
-
-    def judge(catalogue: Catalogue, _tmp: Path) -> Outcome:
-        ctx = fake_context(answers, today=AUDIT_DAY)
-        return IMPL[control].check(ctx, params(catalogue, control, **overrides))
-
-    return judge
+    return judged(control, answers, context={"today": AUDIT_DAY}, **overrides)
 
 
 def inventory(tmp_path: Path, enrolled: Mapping[str, int]) -> Path:
