@@ -120,7 +120,7 @@ def smtp_source_run(
     default), ``messages`` 2,000-byte messages with the run's subject."""
     argv, env = smtp_source
     subject = f"{SUBJECT}-{secrets.token_hex(8)}"
-    address = config.probe.address
+    address = config.account.address
     start = time.perf_counter()
     try:
         done = subprocess.run(
@@ -195,7 +195,7 @@ def report(config: LoadConfig, runs: list[Measure]) -> tuple[float, float]:
     """Print the lab comparison; the two ceilings (messages a second)."""
     print(
         f"server:                       lab mail server {config.target} port "
-        f"{config.smtp_port} (plain SMTP, no AUTH; Rspamd milter), to {config.probe.address}"
+        f"{config.smtp_port} (plain SMTP, no AUTH; Rspamd milter), to {config.account.address}"
     )
     for r in runs:
         print(

@@ -145,10 +145,12 @@ def run_playbook(
     limit: str | None = None,
     check: bool = False,
     diff: bool = False,
+    extra_vars: dict[str, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     on_event: Callable[[dict[str, Any]], None] = lambda _event: None,
 ) -> RunResult:
-    """Run a playbook; ``on_event`` receives each callback event as it happens. The
+    """Run a playbook (``extra_vars`` given as one JSON ``-e``); ``on_event`` receives each
+    callback event as it happens. The
     playbook's own output goes to a log file kept under .cache/provision/ (outside a
     checkout: under the cache folder, see toolkit.paths).
 
@@ -169,6 +171,8 @@ def run_playbook(
         argv.append("--check")
     if diff:
         argv.append("--diff")
+    if extra_vars:
+        argv += ["-e", json.dumps(extra_vars)]
     hosts: dict[str, HostSummary] = {}
     started = time.monotonic()
     with (

@@ -1,7 +1,7 @@
 """VC-06 (M6) without a browser: the control is skipped where the auditor's machine has
 no Chromium or no Playwright, maps what the two pages saw to pass or to a failure naming
 the step, and escapes what a page or a server says before it reaches the report. The
-real meeting runs against the lab (tests/integration/test_lab.py)."""
+real meeting runs against the lab (tests/integration/test_lab_provisioned.py)."""
 
 from __future__ import annotations
 

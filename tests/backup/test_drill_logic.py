@@ -364,3 +364,29 @@ def test_a_release_the_drill_has_no_image_for_is_an_error_naming_host_and_field(
 def test_a_host_on_an_unknown_release_with_none_named_is_an_error_not_a_guess() -> None:
     with pytest.raises(ToolkitError, match=r"collab runs Debian 'forky'.*backup_drill_release"):
         drill.drill_release("collab", b"VERSION_CODENAME=forky\n", {})
+
+
+def test_the_archive_s_debian_version_names_the_release_of_a_host_that_could_not_be_read() -> None:
+    """A host that cannot be reached is restored first on a guessed release; its archive's
+    /etc/debian_version (a regular file: os-release is a symbolic link into /usr) names
+    the one its dumps need (PostgreSQL 17's dump does not load into 15)."""
+    assert drill.archive_release(FakeScratch({r"debian_version": (0, "13.2\n", "")})) == "trixie"
+    assert drill.archive_release(FakeScratch({r"debian_version": (0, "12.12\n", "")})) == "bookworm"
+    for answer in ((0, "14.0\n", ""), (0, "trixie/sid\n", ""), (1, "", "No such file")):
+        assert drill.archive_release(FakeScratch({r"debian_version": answer})) is None
+
+
+def test_a_restore_on_a_guessed_release_stops_as_soon_as_the_archive_shows_another() -> None:
+    scratch = FakeScratch(
+        {
+            r"borg list": (0, "collab-2026-11-27T08:48:47\n", ""),
+            r"borg extract": (0, "", ""),
+            r"debian_version": (0, "13.2\n", ""),
+        }
+    )
+    state = drill.Run(NOW)
+    with pytest.raises(drill.ArchiveReleaseError) as caught:
+        drill.restore(scratch, "secret", drill.Limits(), lambda _s: None, state,
+                      check_release="bookworm")  # fmt: skip
+    assert caught.value.release == "trixie"
+    assert not any("MANIFEST" in script for script, _ in scratch.calls)  # nothing loaded

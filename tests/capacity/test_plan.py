@@ -153,3 +153,26 @@ def test_a_flood_ceiling_weighs_rates_only(inventory: Path, tmp_path: Path) -> N
     assert [c["resource"] for c in measured] == ["smtp submit"]
     assert measured[0]["ok"] is True
     assert code == ExitCode.OK
+
+
+def test_a_vpn_handshake_ceiling_below_the_peak_s_rekeys_is_the_bottleneck(
+    inventory: Path, tmp_path: Path
+) -> None:
+    """`toolkit load vpn`'s flood ceiling (handshakes a second) against the peak's demand
+    (every active device renews its session each rekey time)."""
+    ceiling = Ceiling(
+        platform="vpn", teleworkers=0, rates={"handshake": 0.001}, p95_ms=3.0,
+        error_rate=0.0, target="10.0.0.1", measured_at=datetime(2026, 11, 25, tzinfo=UTC),
+    )  # fmt: skip
+    save_ceiling(inventory, ceiling)
+    code, _ = run(
+        "capacity", "plan", "-i", str(inventory), "--week-of", WEEK, "-o", str(tmp_path / "o")
+    )
+    plan = json.loads((tmp_path / "o" / "capacity.json").read_text(encoding="utf-8"))
+    measured = [c for c in plan["checks"] if c["basis"].startswith("measured")]
+    assert [(c["platform"], c["resource"], c["ok"]) for c in measured] == [
+        ("vpn", "handshake", False)
+    ]
+    assert measured[0]["demand"] > 0.001
+    assert plan["bottleneck"]["platform"] == "vpn"
+    assert code == ExitCode.CHECK_FAILED

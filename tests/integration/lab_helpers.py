@@ -1,9 +1,10 @@
 """What the lab test modules share: a renamed copy of inventories/lab, the toolkit run as a
 sysadmin runs it, and the audit's verdicts read from its JSON report.
 
-test_lab.py provisions the lab's own inventory, test_prodlike.py an environment that
-`toolkit init` made for the same machines: both go through :func:`provision_and_audit` and
-are judged by :func:`assert_every_host_goes`, so "the same verdicts as the lab" is one rule.
+The shared lab (lab_environment.py) provisions an environment that `toolkit init` made
+for a copy of the lab's machines through :func:`provision_and_audit`, as ./run lab does
+for the lab's own inventory, and :func:`assert_every_host_goes` judges it: "the same
+verdicts as the lab" is one rule.
 """
 
 from __future__ import annotations

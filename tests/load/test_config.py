@@ -77,7 +77,7 @@ def test_the_command_refuses_a_target_the_inventory_does_not_name(tmp_path: obje
 @pytest.mark.parametrize(
     ("changes", "why"),
     [
-        ({"platform": "groupware", "profile": "flood"}, "for the mail platform only"),
+        ({"platform": "groupware", "profile": "flood"}, "for the mail and vpn platforms only"),
         ({"platform": "meeting", "smtp_plain": True}, "for the mail platform only"),
         ({"probe": Probe(login="p", password_file="/x")}, "probe.address"),
         ({"platform": "meeting", "meeting_size": 0}, "meeting_size"),

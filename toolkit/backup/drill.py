@@ -150,6 +150,28 @@ def write_evidence(evidence: DrillEvidence, folder: Path, extra: dict[str, Any])
     return write_atomically(folder / f"{evidence.host}-{stamp}.json", text, 0o644)
 
 
+class ArchiveReleaseError(Exception):
+    """The archive comes from another Debian release than the scratch container runs (a
+    host that could not be asked its own): the drill runs again on the archive's."""
+
+    def __init__(self, release: str) -> None:
+        super().__init__(release)
+        self.release = release
+
+
+#: /etc/debian_version's major version (a regular file of every backup of /etc; os-release
+#: is a symbolic link into /usr) -> the release the drill has an image for.
+DEBIAN_VERSIONS = {"12": "bookworm", "13": "trixie"}
+
+
+def archive_release(scratch: checks.Runner) -> str | None:
+    """The release of the restored tree's /etc/debian_version, None when it has none (or
+    names a release the drill has no image for)."""
+    done = scratch.sh('head -c 64 "$1"/etc/debian_version', checks.RESTORE, check=False)
+    major = done.stdout.strip().split(".", 1)[0] if done.returncode == 0 else ""
+    return DEBIAN_VERSIONS.get(major)
+
+
 def run_drill(
     inventory: Path,
     host: str,
@@ -157,6 +179,7 @@ def run_drill(
     limits: Limits = Limits(),
     progress: Progress = lambda _step: None,
     keep: bool = False,
+    release: str | None = None,
 ) -> tuple[DrillEvidence, Path]:
     """Run the drill; the evidence and where it was written. Raises ToolkitError when the
     drill cannot run (no status, no passphrase, the copy fails); a restore that runs but
@@ -165,7 +188,10 @@ def run_drill(
     if host not in hosts or "servers" not in hosts[host].groups:
         raise ToolkitError(f"{host} is not a server of the inventory {inventory}")
     target = target_of(hosts[host], inventory)
-    server_name, repo, alive, release = locate(target, hosts, limits, progress)
+    server_name, repo, alive, found_release = locate(target, hosts, limits, progress)
+    # the host's own release when it could be read; else what the archive shows (below)
+    guessed = not alive and release is None
+    release = release or found_release
     if server_name not in hosts or "backup_servers" not in hosts[server_name].groups:
         raise ToolkitError(f"{host}'s backup server {server_name!r} is not in backup_servers")
     server = target_of(hosts[server_name], inventory)
@@ -191,7 +217,17 @@ def run_drill(
                 s, repo, scratch, REPO_DIR, timeout=limits.copy, max_bytes=limits.max_bytes
             ),
         )
-        restore(scratch, secret, limits, progress, state)
+        restore(
+            scratch, secret, limits, progress, state, check_release=release if guessed else None
+        )
+    except ArchiveReleaseError as exc:
+        if not keep:
+            scratch.remove()
+        progress(
+            f"the archive comes from Debian {exc.release}, not {release}: again on {exc.release}"
+        )
+        return run_drill(inventory, host, limits=limits, progress=progress, keep=keep,
+                         release=exc.release)  # fmt: skip
     except ToolkitError as exc:
         state.failure = DrillCheck(name=state.step, passed=False, detail=str(exc)[:600])
     finally:
@@ -212,15 +248,9 @@ def run_drill(
         files_verified=state.verified,
         mismatches=state.mismatches[:MAX_LISTED],
     )
-    extra = {
-        "mismatch_count": len(state.mismatches),
-        "prepare_seconds": round(state.prepare_seconds, 1),
-        "repository_bytes": state.copied,
-        "backup_server": server_name,
-        "manifest_created": state.manifest_created,
-    }
-    extra["host_reachable"] = alive
-    path = write_evidence(evidence, drills_dir() / inventory.name, extra)
+    path = write_evidence(
+        evidence, drills_dir() / inventory.name, _details(state, server_name, alive)
+    )
     if not alive:
         progress(f"{host} cannot be reached: the evidence stays in {path}")
         return evidence, path
@@ -233,6 +263,18 @@ def run_drill(
         command_timeout=limits.command,
     )
     return evidence, path
+
+
+def _details(state: Run, server_name: str, alive: bool) -> dict[str, Any]:
+    """What the evidence file says beyond the evidence itself."""
+    return {
+        "mismatch_count": len(state.mismatches),
+        "prepare_seconds": round(state.prepare_seconds, 1),
+        "repository_bytes": state.copied,
+        "backup_server": server_name,
+        "manifest_created": state.manifest_created,
+        "host_reachable": alive,
+    }
 
 
 def locate(
@@ -329,11 +371,19 @@ class Run:
 
 
 def restore(
-    scratch: checks.Runner, secret: str, limits: Limits, progress: Progress, state: Run
+    scratch: checks.Runner,
+    secret: str,
+    limits: Limits,
+    progress: Progress,
+    state: Run,
+    *,
+    check_release: str | None = None,
 ) -> None:
     """From a repository copied to REPO_DIR of the scratch container: its latest archive
     extracted, verified against its manifest, its dumps loaded (``state`` says how far
-    it went)."""
+    it went). ``check_release``: the release the scratch container was guessed to need;
+    ArchiveReleaseError when the archive shows another (a dump loads only into the server
+    version that wrote it or a newer one)."""
 
     def step(name: str) -> None:
         state.step = name
@@ -353,6 +403,10 @@ def restore(
     )
     if extract.returncode != 0:
         raise ToolkitError(f"borg extract failed: {extract.stderr.strip()[-300:]}")
+    if check_release is not None:
+        shown = archive_release(scratch)
+        if shown is not None and shown != check_release:
+            raise ArchiveReleaseError(shown)
     step("verify every file against MANIFEST.json")
     manifest = checks.read_manifest(scratch)
     state.manifest_created = manifest.created

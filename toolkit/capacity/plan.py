@@ -13,10 +13,14 @@ from toolkit.capacity.inputs import Ceilings, Declared, Figure
 from toolkit.text import printable
 
 #: Measured request names of ``toolkit load`` that rate demands are compared with.
+#: Platform -> {demand metric: the request of ``toolkit load`` whose measured rate meets it}.
 RATE_OF_REQUEST = {
-    "smtp_submissions_per_s": "smtp submit",
-    "imap_logins_per_s": "imap login",
-    "imap_fetches_per_s": "imap fetch",
+    "mail": {
+        "smtp_submissions_per_s": "smtp submit",
+        "imap_logins_per_s": "imap login",
+        "imap_fetches_per_s": "imap fetch",
+    },
+    "vpn": {"handshakes_per_s": "handshake"},
 }
 
 
@@ -235,11 +239,11 @@ def checks(n: int, items: list[Demand], declared: Declared, ceilings: Ceilings) 
             found.append(
                 Check(platform, resource, "teleworkers", demand, float(ceiling.teleworkers), basis)
             )
-        for metric, request in RATE_OF_REQUEST.items():
+        for metric, request in RATE_OF_REQUEST.get(platform, {}).items():
             rate = ceiling.rates.get(request)
-            if rate is not None and rate > 0 and platform == "mail":
+            if rate is not None and rate > 0:
                 found.append(
-                    Check(platform, request, "/s", _value(items, "mail", metric), rate, basis)
+                    Check(platform, request, "/s", _value(items, platform, metric), rate, basis)
                 )
     return found
 

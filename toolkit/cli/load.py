@@ -21,7 +21,8 @@ from toolkit.cli.common import inventory_options, out
 from toolkit.exitcodes import ExitCode
 from toolkit.load.config import MAX_SECONDS, LoadConfig
 from toolkit.load.results import LoadResult
-from toolkit.load.settings import build_config
+from toolkit.load.settings import build_config, build_vpn_config, vpn_gateway
+from toolkit.load.vpn_peers import make_peers, set_peers
 from toolkit.text import printable
 
 #: Extra time a run process gets beyond its ramp (worker start, cleanup).
@@ -32,9 +33,8 @@ CLEANED = {"mail": "test messages deleted", "groupware": "test events deleted"}
 
 @click.group()
 def load() -> None:
-    """Load tests with simulated teleworkers (Locust): mail, groupware (web login, CalDAV)
-    and the meeting service's signalling. The VPN (WireGuard handshakes, iperf3
-    throughput) is not available yet."""
+    """Load tests with simulated teleworkers (Locust): mail, groupware (web login, CalDAV),
+    the meeting service's signalling and the VPN's WireGuard handshakes."""
 
 
 def steps_table(result: LoadResult) -> Table:
@@ -54,16 +54,24 @@ def steps_table(result: LoadResult) -> Table:
     return table
 
 
-def ramp_options(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """The options every platform's command takes: target, probe, ramp, SLO, workers."""
-    options = [
-        inventory_options,
-        click.option(
+def ramp_options(
+    what: str, *, probe: bool = True
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options every platform's command takes: target, probe (``probe``: the
+    platforms that log in as the directory's probe account), ramp, SLO, workers."""
+    target = click.option(
+        "--target",
+        help=f"{what}: 127.0.0.1, ::1, or a host (or address) of the inventory (default: "
+        "the first host of its group, mail_servers, collaboration_servers or "
+        "videoconference_servers; 127.0.0.1 when there is none).",
+    )
+    if not probe:
+        target = click.option(
             "--target",
-            help=f"{what}: 127.0.0.1, ::1, or a host (or address) of the inventory (default: "
-            "the first host of its group, mail_servers, collaboration_servers or "
-            "videoconference_servers; 127.0.0.1 when there is none).",
-        ),
+            help=f"{what}: a host (or address) of the inventory's vpn_gateways (default: "
+            "the first).",
+        )
+    account = [
         click.option(
             "--server-name",
             help="Name its certificate must carry (default: the host's audit_server_name, "
@@ -81,6 +89,11 @@ def ramp_options(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
             type=click.Path(exists=True, dir_okay=False),
             help="File holding the probe's password.",
         ),
+    ]
+    options = [
+        inventory_options,
+        target,
+        *(account if probe else []),
         click.option(
             "--steps",
             help="Users at each step, e.g. 50,100,200 (default: --max-users in --step-count "
@@ -236,16 +249,36 @@ def meeting(inventory: Path, **opts: Any) -> None:
     report(inventory, build_config("meeting", inventory, opts), opts)
 
 
-def report(inventory: Path, config: LoadConfig, opts: dict[str, Any]) -> None:
-    """Run, print the steps and the ceiling, save it, exit 3 below --require."""
-    result = run_load(config, opts)
+#: What the users of a platform's run are, by profile.
+NOUN = {
+    ("mail", "teleworker"): "teleworkers",
+    ("mail", "flood"): "concurrent submitters",
+    ("groupware", "teleworker"): "teleworkers",
+    ("meeting", "teleworker"): "participants",
+    ("vpn", "teleworker"): "teleworkers' devices",
+    ("vpn", "flood"): "peers handshaking back to back",
+}
+
+
+def report(
+    inventory: Path,
+    config: LoadConfig,
+    opts: dict[str, Any],
+    *,
+    result: LoadResult | None = None,
+    cleaned: str = "",
+) -> None:
+    """Run (unless ``result`` is given), print the steps and the ceiling, save it, exit 3
+    below --require; ``cleaned`` says what the caller cleaned after the run."""
+    result = result or run_load(config, opts)
     out.print(steps_table(result))
     carried = result.carried
-    noun = {"mail": "teleworkers", "groupware": "teleworkers", "meeting": "participants"}
-    what = noun[config.platform] if config.profile == "teleworker" else "concurrent submitters"
+    what = NOUN[(config.platform, config.profile)]
     slo = f"p95 <= {config.slo.p95_ms:g} ms, errors <= {100 * config.slo.error_rate:g} %"
     out.print(f"{config.platform}: carries {carried} {what} (SLO {slo})", markup=False)
-    if config.platform == "meeting":
+    if cleaned:
+        out.print(f"cleanup: {cleaned}", markup=False)
+    elif config.platform == "meeting":
         out.print("cleanup: every participant left its room as it stopped", markup=False)
     elif result.cleanup_deleted is not None:
         done = CLEANED[config.platform]
@@ -286,6 +319,51 @@ def run_load(config: LoadConfig, opts: dict[str, Any]) -> LoadResult:
             timeout=config.duration + RUN_MARGIN_SECONDS,
         )
         return LoadResult.model_validate_json(result_file.read_bytes())
+
+
+@load.command()
+@ramp_options("VPN gateway", probe=False)
+@click.option(
+    "--vpn-port", type=int, default=None,
+    help="The gateway's WireGuard port (default: its export, .vpn/gateways/HOST.json).",
+)  # fmt: skip
+@click.option(
+    "--gateway-key",
+    help="The gateway's public key, as `wg` shows it (default: its export).",
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["teleworker", "flood"]),
+    default="teleworker",
+    show_default=True,
+    help="teleworker: a handshake every rekey time of the capacity profile (120 s); flood: "
+    "handshakes back to back (the gateway's ceiling in handshakes a second).",
+)
+def vpn(inventory: Path, **opts: Any) -> None:
+    """Simulated teleworkers' devices on the VPN gateway: each a WireGuard peer of its own
+    that makes the handshake a device makes (initiation, the gateway's response checked
+    with the peer's keys, keepalive), on a stepped ramp. The run's peers are registered on
+    the gateway's running interface before the ramp and removed after it (no address, no
+    route: they reach nothing). The ceiling feeds the `vpn` platform of `toolkit capacity
+    plan`.
+
+    Bounded like `toolkit load mail`; exits 3 when fewer users than --require are carried."""
+    if opts["remote_workers"]:
+        raise click.UsageError(
+            "--remote-workers: the run's peer keys stay on this machine; use --workers"
+        )
+    gateway, address = vpn_gateway(inventory, opts["target"])
+    with tempfile.TemporaryDirectory(prefix="toolkit-load-vpn-") as tmp:
+        config = build_vpn_config(inventory, gateway, address, Path(tmp) / "peers.key", opts)
+        peers = make_peers(Path(tmp), max(config.steps) + 2 * config.processes)
+        out.print(f"registering {peers.count} load peers on {gateway}", markup=False)
+        set_peers(inventory, gateway, peers, present=True)
+        try:
+            result = run_load(config, opts)
+        finally:
+            set_peers(inventory, gateway, peers, present=False)
+    cleaned = f"{peers.count} load peers removed from {gateway}"
+    report(inventory, config, opts, result=result, cleaned=cleaned)
 
 
 @load.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from locust import User
 
-from toolkit.load import groupware, mail, meeting
+from toolkit.load import groupware, mail, meeting, vpn
 from toolkit.load.base import Limiter, TimedUser
 from toolkit.load.config import LoadConfig
 
@@ -14,6 +14,7 @@ ALL: list[type[User]] = [
     mail.MailTeleworker,
     groupware.GroupwareTeleworker,
     meeting.MeetingTeleworker,
+    vpn.VpnTeleworker,
 ]
 
 
@@ -22,6 +23,8 @@ def user_classes(config: LoadConfig) -> list[type[User]]:
         return [groupware.GroupwareTeleworker]
     if config.platform == "meeting":
         return [meeting.MeetingTeleworker]
+    if config.platform == "vpn":
+        return vpn.user_classes(config)
     return mail.user_classes(config)
 
 
@@ -32,6 +35,8 @@ def configure(config: LoadConfig, rate_share: float) -> None:
         groupware.configure(config)
     elif config.platform == "meeting":
         meeting.configure(config)
+    elif config.platform == "vpn":
+        vpn.configure(config)
     else:
         mail.configure(config)
     TimedUser.limiter = Limiter(rate_share)

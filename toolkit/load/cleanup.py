@@ -32,7 +32,7 @@ def _mailbox(config: LoadConfig) -> Iterator[imaplib.IMAP4]:
         context=tls.verifying_context(config.ca_file), timeout=config.timeout * 3,
     )  # fmt: skip
     try:
-        imap.login(config.probe.login, read_password(config.probe))
+        imap.login(config.account.login, read_password(config.account))
         imap.select("INBOX")
         yield imap
     finally:
@@ -75,8 +75,8 @@ def delete_events(config: LoadConfig) -> int:
     """Delete every event of the run left in the probe's personal calendar (PROPFIND
     Depth 1, then DELETE of each file named with the run's token); how many."""
     prefix = event_prefix(config.token)
-    collection = calendar_path(config.probe.login)
-    auth = {"Authorization": basic_auth(config.probe.login, read_password(config.probe))}
+    collection = calendar_path(config.account.login)
+    auth = {"Authorization": basic_auth(config.account.login, read_password(config.account))}
     context = tls.verifying_context(config.ca_file)
     client = Client(config.target, config.https_port, config.server_name, context, config.timeout)
     try:

@@ -6,8 +6,9 @@ Bounds: every run has at most :data:`MAX_USERS` simulated users, at most
 :data:`MAX_SECONDS`, and targets only 127.0.0.1, ::1 or an address the inventory names
 (:func:`allowed_target`).
 
-Platforms: ``mail`` (SMTP submission, IMAP), ``groupware`` (SOGo: web login, CalDAV) and
-``meeting`` (the meeting application's login and Janus token, Janus signalling)."""
+Platforms: ``mail`` (SMTP submission, IMAP), ``groupware`` (SOGo: web login, CalDAV),
+``meeting`` (the meeting application's login and Janus token, Janus signalling) and ``vpn``
+(WireGuard handshakes of peers registered for the run only)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def calendar_path(login: str) -> str:
 
 
 #: Platform of a load run -> platform of ``capacity plan`` its ceiling is checked on.
-CAPACITY_PLATFORM = {"mail": "mail", "groupware": "web", "meeting": "video"}
+CAPACITY_PLATFORM = {"mail": "mail", "groupware": "web", "meeting": "video", "vpn": "vpn"}
 
 
 class Slo(BaseModel):
@@ -67,9 +68,9 @@ class Probe(BaseModel):
 class LoadConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    platform: Literal["mail", "groupware", "meeting"] = "mail"
+    platform: Literal["mail", "groupware", "meeting", "vpn"] = "mail"
     #: teleworker: paced like the activity profile (mixed mail use); flood: SMTP submissions
-    #: back to back (the server's ceiling in messages a second).
+    #: (vpn: handshakes) back to back (the server's ceiling in operations a second).
     profile: Literal["teleworker", "flood"] = "teleworker"
     target: str
     server_name: str
@@ -80,7 +81,20 @@ class LoadConfig(BaseModel):
     https_port: int = Field(default=443, gt=0, lt=65536)
     #: flood only: plain SMTP without STARTTLS nor AUTH (the anchor smtp-source speaks).
     smtp_plain: bool = False
-    probe: Probe
+    #: The directory's probe account (every platform but vpn).
+    probe: Probe | None = None
+    #: vpn: the gateway's WireGuard port and public key (base64, as `wg` shows it), and the
+    #: file of the run's peers' private keys (one a line, 0600), which each process reads
+    #: itself, as the probe's password; the peers are registered for the run only.
+    vpn_port: int = Field(default=51820, gt=0, lt=65536)
+    gateway_key: str = Field(default="", pattern=r"^([A-Za-z0-9+/]{43}=)?$")
+    peers_file: str = ""
+    #: vpn pacing: handshakes a teleworker's device makes an hour (WireGuard renews its
+    #: session every 120 s while traffic flows: 30).
+    handshakes_per_hour: float = Field(default=30.0, ge=0)
+    #: Processes the run's users are spread over (the run process, or its workers): vpn
+    #: users pick their peer's key by it, so no two users share one.
+    processes: int = Field(default=1, ge=1, le=1000)
     steps: tuple[int, ...] = Field(min_length=1)
     step_seconds: float = Field(gt=0)
     spawn_rate: float = Field(default=100.0, gt=0)
@@ -113,11 +127,25 @@ class LoadConfig(BaseModel):
             raise ValueError("steps must go up (a stepped ramp)")
         if self.duration > MAX_SECONDS:
             raise ValueError(f"a run lasts at most {MAX_SECONDS} s (steps x step seconds)")
-        if self.platform != "mail" and (self.profile == "flood" or self.smtp_plain):
-            raise ValueError("profile: flood and smtp_plain are for the mail platform only")
-        if self.platform == "mail" and not self.probe.address:
+        if self.platform not in ("mail", "vpn") and self.profile == "flood":
+            raise ValueError("profile: flood is for the mail and vpn platforms only")
+        if self.platform != "mail" and self.smtp_plain:
+            raise ValueError("smtp_plain is for the mail platform only")
+        if self.platform == "vpn":
+            if not (self.gateway_key and self.peers_file):
+                raise ValueError("gateway_key, peers_file: the vpn platform needs both")
+        elif self.probe is None:
+            raise ValueError(f"probe: the {self.platform} platform logs in as a probe account")
+        elif self.platform == "mail" and not self.probe.address:
             raise ValueError("probe.address: the mail platform sends to the probe's address")
         return self
+
+    @property
+    def account(self) -> Probe:
+        """The probe account (validated present on every platform that logs in)."""
+        if self.probe is None:
+            raise ToolkitError(f"the {self.platform} platform has no probe account")
+        return self.probe
 
     @property
     def duration(self) -> float:

@@ -31,9 +31,9 @@ LOGIN_FORM_MARK = b"app.creds.username"
 
 
 def configure(config: LoadConfig) -> None:
-    password = read_password(config.probe)
+    password = read_password(config.account)
     STATE.update(
-        config=config, password=password, basic=basic_auth(config.probe.login, password),
+        config=config, password=password, basic=basic_auth(config.account.login, password),
         tls=tls.verifying_context(config.ca_file),
     )  # fmt: skip
 
@@ -98,7 +98,7 @@ class GroupwareTeleworker(TimedUser):
         """SOGo's login page's own request; a session cookie comes back."""
         c = _config()
         self.web.cookies.clear()
-        body = json.dumps({"userName": c.probe.login, "password": STATE["password"],
+        body = json.dumps({"userName": c.account.login, "password": STATE["password"],
                            "rememberLogin": 0}).encode()  # fmt: skip
         reply = self.web.request(
             "POST", "/SOGo/connect", body, {"Content-Type": "application/json"}
@@ -109,7 +109,7 @@ class GroupwareTeleworker(TimedUser):
 
     def page(self) -> int:
         """The calendar view, as the logged-in browser opens it."""
-        reply = self.web.request("GET", f"/SOGo/so/{_config().probe.login}/Calendar/view")
+        reply = self.web.request("GET", f"/SOGo/so/{_config().account.login}/Calendar/view")
         reply.expect(200)
         if LOGIN_FORM_MARK in reply.body:
             raise HttpError("the session was lost: SOGo served its login page")
@@ -118,7 +118,7 @@ class GroupwareTeleworker(TimedUser):
     def put_event(self) -> int:
         c = _config()
         uid = event_prefix(c.token) + secrets.token_hex(8)
-        path = f"{calendar_path(c.probe.login)}{uid}.ics"
+        path = f"{calendar_path(c.account.login)}{uid}.ics"
         start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=random.randint(30, 60))  # noqa: S311
         data = ics(uid, start)
         headers = {"Authorization": STATE["basic"], "If-None-Match": "*",
@@ -133,7 +133,7 @@ class GroupwareTeleworker(TimedUser):
         path = self.created[-1]
         headers = {"Authorization": STATE["basic"], "Depth": "1",
                    "Content-Type": "application/xml; charset=utf-8"}  # fmt: skip
-        reply = self.dav.request("REPORT", calendar_path(c.probe.login), multiget(path), headers)
+        reply = self.dav.request("REPORT", calendar_path(c.account.login), multiget(path), headers)
         reply.expect(207)
         uid = path.rsplit("/", 1)[-1].removesuffix(".ics")
         if uid.encode() not in reply.body:

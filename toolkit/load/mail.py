@@ -31,7 +31,7 @@ STATE: dict[str, Any] = {}
 def configure(config: LoadConfig) -> None:
     STATE.update(
         config=config,
-        password=read_password(config.probe),
+        password=read_password(config.account),
         tls=tls_context(config),  # one context: its CA file is read once
         message=message(config).as_bytes(policy=SMTP_POLICY),
     )
@@ -48,7 +48,7 @@ def tls_context(config: LoadConfig) -> ssl.SSLContext:
 
 def message(config: LoadConfig) -> EmailMessage:
     msg = EmailMessage()
-    msg["From"] = msg["To"] = config.probe.address
+    msg["From"] = msg["To"] = config.account.address
     msg["Subject"] = "telework-toolkit load test"
     msg[HEADER] = config.token
     filler = "Message de test de charge, supprimé automatiquement.\n"
@@ -72,10 +72,10 @@ class MailUser(TimedUser):
             address=config.target,
             port=config.smtp_port,
             timeout=config.timeout,
-            sender=config.probe.address,
+            sender=config.account.address,
             data=STATE["message"],
             starttls=None if plain else (config.server_name, STATE["tls"]),
-            auth=None if plain else (config.probe.login, STATE["password"]),
+            auth=None if plain else (config.account.login, STATE["password"]),
         )
 
 
@@ -115,7 +115,7 @@ class MailTeleworker(MailUser):
             context=STATE["tls"], timeout=config.timeout,
         )  # fmt: skip
         try:
-            imap.login(config.probe.login, STATE["password"])
+            imap.login(config.account.login, STATE["password"])
             imap.select("INBOX")
         except BaseException:
             imap.shutdown()

@@ -39,7 +39,7 @@ _TOKEN_RE = re.compile(r"^[A-Za-z0-9,._:+/=-]{1,512}$")
 
 def configure(config: LoadConfig) -> None:
     STATE.update(
-        config=config, password=read_password(config.probe),
+        config=config, password=read_password(config.account),
         tls=tls.verifying_context(config.ca_file), process=secrets.token_hex(2),
         numbers=itertools.count(),
     )  # fmt: skip
@@ -90,7 +90,7 @@ class MeetingTeleworker(TimedUser):
     def login(self) -> int:
         c = _config()
         self.web.cookies.clear()
-        form = urllib.parse.urlencode({"username": c.probe.login, "password": STATE["password"]})
+        form = urllib.parse.urlencode({"username": c.account.login, "password": STATE["password"]})
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         reply = self.web.request("POST", "/login", form.encode(), headers).expect(303)
         if not self.web.cookies:

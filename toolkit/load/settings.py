@@ -23,6 +23,7 @@ from toolkit.load.config import (
     read_password,
     stepped,
 )
+from toolkit.load.vpn_peers import gateway_export
 from toolkit.paths import inventory_path
 from toolkit.roster.reference import REFERENCE_FILE, load_reference
 from toolkit.text import printable
@@ -42,6 +43,7 @@ PLATFORM_GROUPS = {
     "mail": "mail_servers",
     "groupware": "collaboration_servers",
     "meeting": "videoconference_servers",
+    "vpn": "vpn_gateways",
 }
 
 
@@ -168,6 +170,55 @@ def build_config(platform: str, inventory: Path, opts: dict[str, Any]) -> LoadCo
                 "slo": Slo(p95_ms=opts["slo_p95_ms"], error_rate=opts["slo_error_rate"]),
                 **pacing(platform, inventory),
                 **chosen,
+            }
+        )
+    except ValidationError as exc:
+        raise _usage(exc) from exc
+
+
+def vpn_gateway(inventory: Path, target: str | None) -> tuple[str, str]:
+    """(gateway host, its address) a vpn load targets: a host of vpn_gateways (by name or
+    address): its peers are registered through the inventory."""
+    found = load_inventory(inventory, with_roster=False)
+    known = addresses({name: dict(h.vars) for name, h in found.items()})
+    gateways = sorted(n for n, h in found.items() if PLATFORM_GROUPS["vpn"] in h.groups)
+    chosen = target or (gateways[0] if gateways else "")
+    by_address = {address: name for name, address in known.items()}
+    gateway = chosen if chosen in gateways else by_address.get(chosen, "")
+    if gateway not in gateways:
+        raise ToolkitError(
+            f"--target {printable(chosen)!r}: not a VPN gateway of {inventory} (vpn_gateways: "
+            f"{', '.join(gateways) or 'none'}); the run's peers are registered through it",
+            exit_code=ExitCode.USAGE,
+        )
+    return gateway, allowed_target(gateway, known)
+
+
+def build_vpn_config(
+    inventory: Path, gateway: str, address: str, peers_file: Path, opts: dict[str, Any]
+) -> LoadConfig:
+    """The settings of a vpn load of ``gateway`` at ``address``: its public key and port
+    from its export (or the options), the run's peers from ``peers_file``."""
+    export = {} if opts["gateway_key"] and opts["vpn_port"] else gateway_export(inventory, gateway)
+    figures = load_profile(load_declared(inventory).capacity_profile, {})
+    rekey = figures["vpn_rekey_seconds"].value
+    try:
+        return LoadConfig.model_validate(
+            {
+                "platform": "vpn",
+                "profile": opts["profile"],
+                "target": address,
+                "server_name": gateway,
+                "gateway_key": opts["gateway_key"] or str(export.get("public_key") or ""),
+                "vpn_port": opts["vpn_port"] or export.get("port") or 51820,
+                "peers_file": str(peers_file),
+                "processes": max(1, opts["workers"] + opts["remote_workers"]),
+                "steps": _steps(opts),
+                "step_seconds": opts["step_seconds"],
+                "spawn_rate": opts["spawn_rate"],
+                "max_rate": opts["max_rate"],
+                "slo": Slo(p95_ms=opts["slo_p95_ms"], error_rate=opts["slo_error_rate"]),
+                "handshakes_per_hour": 3600 / rekey if rekey > 0 else 0.0,
             }
         )
     except ValidationError as exc:
