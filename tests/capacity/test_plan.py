@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -139,17 +140,25 @@ def test_a_wrong_declared_capacity_is_refused_naming_the_file_line_and_field(
     assert f"{declared}:3: capacity_internet.up_mbps:" in output
 
 
-def test_a_flood_ceiling_weighs_rates_only(inventory: Path, tmp_path: Path) -> None:
+def _plan_with_flood_ceiling(
+    inventory: Path, out: Path, platform: str, rates: dict[str, float]
+) -> tuple[int, dict[str, Any], list[dict[str, Any]]]:
+    """`capacity plan` after a flood run of ``platform`` saved ``rates``: its exit code,
+    the plan and its measured checks."""
     ceiling = Ceiling(
-        platform="mail", teleworkers=0, rates={"smtp submit": 500.0}, p95_ms=40.0,
-        error_rate=0.0, target="127.0.0.1", measured_at=datetime(2026, 11, 25, tzinfo=UTC),
+        platform=platform, teleworkers=0, rates=rates, p95_ms=40.0, error_rate=0.0,
+        target="127.0.0.1", measured_at=datetime(2026, 11, 25, tzinfo=UTC),
     )  # fmt: skip
     save_ceiling(inventory, ceiling)
-    code, _ = run(
-        "capacity", "plan", "-i", str(inventory), "--week-of", WEEK, "-o", str(tmp_path / "o")
+    code, _ = run("capacity", "plan", "-i", str(inventory), "--week-of", WEEK, "-o", str(out))
+    plan = json.loads((out / "capacity.json").read_text(encoding="utf-8"))
+    return code, plan, [c for c in plan["checks"] if c["basis"].startswith("measured")]
+
+
+def test_a_flood_ceiling_weighs_rates_only(inventory: Path, tmp_path: Path) -> None:
+    code, _, measured = _plan_with_flood_ceiling(
+        inventory, tmp_path, "mail", {"smtp submit": 500.0}
     )
-    plan = json.loads((tmp_path / "o" / "capacity.json").read_text(encoding="utf-8"))
-    measured = [c for c in plan["checks"] if c["basis"].startswith("measured")]
     assert [c["resource"] for c in measured] == ["smtp submit"]
     assert measured[0]["ok"] is True
     assert code == ExitCode.OK
@@ -160,16 +169,9 @@ def test_a_vpn_handshake_ceiling_below_the_peak_s_rekeys_is_the_bottleneck(
 ) -> None:
     """`toolkit load vpn`'s flood ceiling (handshakes a second) against the peak's demand
     (every active device renews its session each rekey time)."""
-    ceiling = Ceiling(
-        platform="vpn", teleworkers=0, rates={"handshake": 0.001}, p95_ms=3.0,
-        error_rate=0.0, target="10.0.0.1", measured_at=datetime(2026, 11, 25, tzinfo=UTC),
-    )  # fmt: skip
-    save_ceiling(inventory, ceiling)
-    code, _ = run(
-        "capacity", "plan", "-i", str(inventory), "--week-of", WEEK, "-o", str(tmp_path / "o")
+    code, plan, measured = _plan_with_flood_ceiling(
+        inventory, tmp_path, "vpn", {"handshake": 0.001}
     )
-    plan = json.loads((tmp_path / "o" / "capacity.json").read_text(encoding="utf-8"))
-    measured = [c for c in plan["checks"] if c["basis"].startswith("measured")]
     assert [(c["platform"], c["resource"], c["ok"]) for c in measured] == [
         ("vpn", "handshake", False)
     ]

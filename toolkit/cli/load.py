@@ -166,6 +166,17 @@ def ramp_options(
     return apply
 
 
+def profile_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--profile teleworker|flood`` of the platforms that have a flood profile."""
+    return click.option(
+        "--profile",
+        type=click.Choice(["teleworker", "flood"]),
+        default="teleworker",
+        show_default=True,
+        help=what,
+    )
+
+
 HTTPS_PORT = click.option("--https-port", type=int, default=443, show_default=True)
 
 
@@ -174,13 +185,9 @@ HTTPS_PORT = click.option("--https-port", type=int, default=443, show_default=Tr
 @click.option("--smtp-port", type=int, default=587, show_default=True)
 @click.option("--imap-port", type=int, default=993, show_default=True)
 @click.option("--address", help="The probe account's mail address.")
-@click.option(
-    "--profile",
-    type=click.Choice(["teleworker", "flood"]),
-    default="teleworker",
-    show_default=True,
-    help="teleworker: paced by the activity profile (IMAP IDLE, fetch, SMTP); flood: SMTP "
-    "submissions back to back (the server's ceiling).",
+@profile_option(
+    "teleworker: paced by the activity profile (IMAP IDLE, fetch, SMTP); flood: SMTP "
+    "submissions back to back (the server's ceiling)."
 )
 @click.option(
     "--smtp-plain",
@@ -331,13 +338,9 @@ def run_load(config: LoadConfig, opts: dict[str, Any]) -> LoadResult:
     "--gateway-key",
     help="The gateway's public key, as `wg` shows it (default: its export).",
 )
-@click.option(
-    "--profile",
-    type=click.Choice(["teleworker", "flood"]),
-    default="teleworker",
-    show_default=True,
-    help="teleworker: a handshake every rekey time of the capacity profile (120 s); flood: "
-    "handshakes back to back (the gateway's ceiling in handshakes a second).",
+@profile_option(
+    "teleworker: a handshake every rekey time of the capacity profile (120 s); flood: "
+    "handshakes back to back (the gateway's ceiling in handshakes a second)."
 )
 def vpn(inventory: Path, **opts: Any) -> None:
     """Simulated teleworkers' devices on the VPN gateway: each a WireGuard peer of its own
