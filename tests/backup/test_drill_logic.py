@@ -390,3 +390,52 @@ def test_a_restore_on_a_guessed_release_stops_as_soon_as_the_archive_shows_anoth
                       check_release="bookworm")  # fmt: skip
     assert caught.value.release == "trixie"
     assert not any("MANIFEST" in script for script, _ in scratch.calls)  # nothing loaded
+
+
+def test_a_drill_on_a_guessed_release_runs_once_more_on_the_archive_s_after_removing_its_container(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The directory host is gone: its drill starts on bookworm, its archive shows trixie,
+    the bookworm container is removed, then one more drill runs on trixie (never a third)."""
+    events: list[str] = []
+
+    class Container:
+        def __init__(self, name: str, host: str) -> None:
+            self.release = ""
+
+        def start(self, release: str = "bookworm", boot_timeout: float = 90.0) -> None:
+            self.release = release
+            events.append(f"start {release}")
+
+        def install(self, timeout: float) -> None:
+            pass
+
+        def sh(self, *_: object, **__: object) -> None:
+            pass
+
+        def remove(self) -> None:
+            events.append(f"remove {self.release}")
+
+    def restore(
+        scratch: Container, secret: str, limits: object, progress: object, state: drill.Run,
+        *, check_release: str | None = None,
+    ) -> None:  # fmt: skip
+        if check_release is not None and check_release != "trixie":
+            raise drill.ArchiveReleaseError("trixie")
+        state.archive, state.verified = "directory-2026-11-27T08:48:47", 3
+        events.append(f"restored on {scratch.release}")
+
+    monkeypatch.setattr(drill, "load_inventory", lambda *_, **__: _hosts("backup"))
+    monkeypatch.setattr(drill, "locate", lambda *_: ("backup", "/srv/backup/directory", False,
+                                                    "bookworm"))  # fmt: skip
+    monkeypatch.setattr(drill, "passphrase", lambda *_: "secret")
+    monkeypatch.setattr(drill, "Scratch", Container)
+    monkeypatch.setattr(drill, "with_session", lambda *_, **__: 0)
+    monkeypatch.setattr(drill, "restore", restore)
+    monkeypatch.setattr(drill, "drills_dir", lambda: tmp_path)
+    said: list[str] = []
+    evidence, path = drill.run_drill(tmp_path / "inv", "directory", progress=said.append)
+    assert events == ["start bookworm", "remove bookworm", "start trixie",
+                      "restored on trixie", "remove trixie"]  # fmt: skip
+    assert "the archive comes from Debian trixie, not bookworm: again on trixie" in said
+    assert evidence.files_verified == 3 and path.is_file()

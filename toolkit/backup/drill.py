@@ -161,7 +161,7 @@ class ArchiveReleaseError(Exception):
 
 #: /etc/debian_version's major version (a regular file of every backup of /etc; os-release
 #: is a symbolic link into /usr) -> the release the drill has an image for.
-DEBIAN_VERSIONS = {"12": "bookworm", "13": "trixie"}
+DEBIAN_VERSIONS = {version: release for release, version in RELEASES.items()}
 
 
 def archive_release(scratch: checks.Runner) -> str | None:
@@ -200,6 +200,7 @@ def run_drill(
     scratch = Scratch(f"telework-drill-{host}-{stamp:%Y%m%d%H%M%S}", host)
     clock = time.monotonic()
     state = Run(stamp)
+    archive_release_found: str | None = None
     try:
         progress("starting the scratch container")
         scratch.start(release)
@@ -221,33 +222,21 @@ def run_drill(
             scratch, secret, limits, progress, state, check_release=release if guessed else None
         )
     except ArchiveReleaseError as exc:
-        if not keep:
-            scratch.remove()
-        progress(
-            f"the archive comes from Debian {exc.release}, not {release}: again on {exc.release}"
-        )
-        return run_drill(inventory, host, limits=limits, progress=progress, keep=keep,
-                         release=exc.release)  # fmt: skip
+        archive_release_found = exc.release
     except ToolkitError as exc:
         state.failure = DrillCheck(name=state.step, passed=False, detail=str(exc)[:600])
     finally:
         if not keep:
             scratch.remove()
+    if archive_release_found is not None:  # once: the next run is given the release
+        progress(f"the archive comes from Debian {archive_release_found}, not {release}: "
+                 f"again on {archive_release_found}")  # fmt: skip
+        return run_drill(inventory, host, limits=limits, progress=progress, keep=keep,
+                         release=archive_release_found)  # fmt: skip
     if state.started is None:  # the scratch container never got ready: no drill ran
         why = state.failure.detail if state.failure else "?"
         raise ToolkitError(f"the scratch container could not be prepared: {why}")
-    done = state.checks + ([state.failure] if state.failure else [])
-    evidence = DrillEvidence(
-        host=host,
-        archive=state.archive,
-        started=state.started,
-        finished=datetime.now(UTC),
-        rto_seconds=round(time.monotonic() - clock, 1) if state.failure is None else None,
-        result=evidence_result(done, state.verified, state.mismatches),  # type: ignore[arg-type]
-        checks=done,
-        files_verified=state.verified,
-        mismatches=state.mismatches[:MAX_LISTED],
-    )
+    evidence = _evidence(host, state, state.started, clock)
     path = write_evidence(
         evidence, drills_dir() / inventory.name, _details(state, server_name, alive)
     )
@@ -263,6 +252,22 @@ def run_drill(
         command_timeout=limits.command,
     )
     return evidence, path
+
+
+def _evidence(host: str, state: Run, started: datetime, clock: float) -> DrillEvidence:
+    """The evidence of a drill that ran (its restore timed from ``clock``)."""
+    done = state.checks + ([state.failure] if state.failure else [])
+    return DrillEvidence(
+        host=host,
+        archive=state.archive,
+        started=started,
+        finished=datetime.now(UTC),
+        rto_seconds=round(time.monotonic() - clock, 1) if state.failure is None else None,
+        result=evidence_result(done, state.verified, state.mismatches),  # type: ignore[arg-type]
+        checks=done,
+        files_verified=state.verified,
+        mismatches=state.mismatches[:MAX_LISTED],
+    )
 
 
 def _details(state: Run, server_name: str, alive: bool) -> dict[str, Any]:
