@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
+from tests.conftest import REPO
 from tests.load import wggateway
 from toolkit.load.config import LoadConfig, Probe
 from toolkit.load.results import LoadResult
@@ -32,6 +34,7 @@ from toolkit.load.wireguard import (
     decode_key,
     tai64n,
 )
+from toolkit.vpn.keys import KEY_PATTERN
 
 needs_gateway = pytest.mark.skipif(wggateway.missing() is not None, reason=str(wggateway.missing()))
 
@@ -174,6 +177,8 @@ def test_keys_and_timestamps_are_what_wireguard_reads() -> None:
     pair = KeyPair.generate()
     assert decode_key(pair.public_b64) == pair.public
     assert KeyPair.from_private(pair.private) == pair
+    assert base64.b64encode(pair.private).decode() not in repr(pair)  # never in a log
+    assert "private" not in repr(pair)
     for bad in ("", "AAAA", "!" * 44):
         with pytest.raises(ValueError, match="not a WireGuard key"):
             decode_key(bad)
@@ -182,3 +187,10 @@ def test_keys_and_timestamps_are_what_wireguard_reads() -> None:
     assert int.from_bytes(stamp[:8], "big") == 2**62 + 10 + 1_700_000_000
     assert int.from_bytes(stamp[8:], "big") == 500_000_000
     assert tai64n(1_700_000_001) > stamp  # the gateway wants each newer than the last
+
+
+def test_the_peers_playbook_accepts_exactly_the_keys_the_toolkit_accepts() -> None:
+    """One rule for a WireGuard key: the playbook's regular expression is KEY_PATTERN's."""
+    play = yaml.safe_load((REPO / "playbooks" / "vpn_load_peers.yml").read_text())[0]
+    checks = " ".join(play["tasks"][0]["ansible.builtin.assert"]["that"])
+    assert f"match', '{KEY_PATTERN.pattern}')" in checks

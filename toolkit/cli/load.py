@@ -59,18 +59,14 @@ def ramp_options(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The options every platform's command takes: target, probe (``probe``: the
     platforms that log in as the directory's probe account), ramp, SLO, workers."""
-    target = click.option(
-        "--target",
-        help=f"{what}: 127.0.0.1, ::1, or a host (or address) of the inventory (default: "
-        "the first host of its group, mail_servers, collaboration_servers or "
-        "videoconference_servers; 127.0.0.1 when there is none).",
+    where = (
+        "127.0.0.1, ::1, or a host (or address) of the inventory (default: the first host "
+        "of its group, mail_servers, collaboration_servers or videoconference_servers; "
+        "127.0.0.1 when there is none)"
+        if probe
+        else "a host (or address) of the inventory's vpn_gateways (default: the first)"
     )
-    if not probe:
-        target = click.option(
-            "--target",
-            help=f"{what}: a host (or address) of the inventory's vpn_gateways (default: "
-            "the first).",
-        )
+    target = click.option("--target", help=f"{what}: {where}.")
     account = [
         click.option(
             "--server-name",
@@ -357,8 +353,9 @@ def vpn(inventory: Path, **opts: Any) -> None:
         )
     gateway, address = vpn_gateway(inventory, opts["target"])
     with tempfile.TemporaryDirectory(prefix="toolkit-load-vpn-") as tmp:
-        config = build_vpn_config(inventory, gateway, address, Path(tmp) / "peers.key", opts)
-        peers = make_peers(Path(tmp), max(config.steps) + 2 * config.processes)
+        keys = Path(tmp) / "peers.key"
+        config = build_vpn_config(inventory, gateway, address, keys, opts)
+        peers = make_peers(keys, max(config.steps) + 2 * config.processes)
         out.print(f"registering {peers.count} load peers on {gateway}", markup=False)
         set_peers(inventory, gateway, peers, present=True)
         try:

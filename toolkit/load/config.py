@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from toolkit.errors import ToolkitError
 from toolkit.exitcodes import ExitCode
 from toolkit.secrets import read_secret
+from toolkit.vpn.keys import KEY_PATTERN
 
 MAX_USERS = 50_000
 MAX_RATE = 5_000.0
@@ -87,7 +88,7 @@ class LoadConfig(BaseModel):
     #: file of the run's peers' private keys (one a line, 0600), which each process reads
     #: itself, as the probe's password; the peers are registered for the run only.
     vpn_port: int = Field(default=51820, gt=0, lt=65536)
-    gateway_key: str = Field(default="", pattern=r"^([A-Za-z0-9+/]{43}=)?$")
+    gateway_key: str = ""
     peers_file: str = ""
     #: vpn pacing: handshakes a teleworker's device makes an hour (WireGuard renews its
     #: session every 120 s while traffic flows: 30).
@@ -131,6 +132,8 @@ class LoadConfig(BaseModel):
             raise ValueError("profile: flood is for the mail and vpn platforms only")
         if self.platform != "mail" and self.smtp_plain:
             raise ValueError("smtp_plain is for the mail platform only")
+        if self.gateway_key and not KEY_PATTERN.match(self.gateway_key):
+            raise ValueError("gateway_key: not a WireGuard public key (32 bytes in base64)")
         if self.platform == "vpn":
             if not (self.gateway_key and self.peers_file):
                 raise ValueError("gateway_key, peers_file: the vpn platform needs both")

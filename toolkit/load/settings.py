@@ -102,6 +102,9 @@ def pacing(platform: str, inventory: Path) -> dict[str, float]:
         return {"pages_per_hour": f["web_pages_per_hour"]}
     if platform == "meeting":
         return {"meeting_size": max(1, round(f["meeting_size"]))}
+    if platform == "vpn":  # a session renewed every rekey time
+        rekey = f["vpn_rekey_seconds"]
+        return {"handshakes_per_hour": 3600 / rekey if rekey > 0 else 0.0}
     hours = 8.0
     if (inventory / REFERENCE_FILE).is_file():
         span = load_reference(inventory).office_span
@@ -200,8 +203,6 @@ def build_vpn_config(
     """The settings of a vpn load of ``gateway`` at ``address``: its public key and port
     from its export (or the options), the run's peers from ``peers_file``."""
     export = {} if opts["gateway_key"] and opts["vpn_port"] else gateway_export(inventory, gateway)
-    figures = load_profile(load_declared(inventory).capacity_profile, {})
-    rekey = figures["vpn_rekey_seconds"].value
     try:
         return LoadConfig.model_validate(
             {
@@ -218,7 +219,7 @@ def build_vpn_config(
                 "spawn_rate": opts["spawn_rate"],
                 "max_rate": opts["max_rate"],
                 "slo": Slo(p95_ms=opts["slo_p95_ms"], error_rate=opts["slo_error_rate"]),
-                "handshakes_per_hour": 3600 / rekey if rekey > 0 else 0.0,
+                **pacing("vpn", inventory),
             }
         )
     except ValidationError as exc:

@@ -7,7 +7,6 @@ No Locust import here: the CLI calls it around the run process."""
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -19,6 +18,7 @@ from toolkit.errors import ToolkitError
 from toolkit.exitcodes import ExitCode
 from toolkit.load.wireguard import KeyPair, decode_key
 from toolkit.provision import run_playbook
+from toolkit.vpn.keys import generate_keypair
 from toolkit.vpn.layout import GATEWAYS_DIR
 
 log = logging.getLogger(__name__)
@@ -42,15 +42,16 @@ class LoadPeers:
     count: int
 
 
-def make_peers(folder: Path, count: int) -> LoadPeers:
-    """``count`` new key pairs, written under ``folder`` (which only this user reads)."""
-    pairs = [KeyPair.generate() for _ in range(count)]
-    private, public = folder / "peers.key", folder / "peers.pub"
-    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+def make_peers(private_file: Path, count: int) -> LoadPeers:
+    """``count`` new key pairs: private keys in ``private_file`` (0600, in a folder only
+    this user reads), public keys beside it (``.pub``)."""
+    pairs = [generate_keypair() for _ in range(count)]
+    public_file = private_file.with_suffix(".pub")
+    fd = os.open(private_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.writelines(base64.b64encode(p.private).decode() + "\n" for p in pairs)
-    public.write_text("".join(p.public_b64 + "\n" for p in pairs), encoding="ascii")
-    return LoadPeers(private, public, count)
+        out.writelines(p.private + "\n" for p in pairs)
+    public_file.write_text("".join(p.public + "\n" for p in pairs), encoding="ascii")
+    return LoadPeers(private_file, public_file, count)
 
 
 def read_keys(path: str) -> list[KeyPair]:

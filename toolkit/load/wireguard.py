@@ -19,16 +19,13 @@ import hmac
 import os
 import struct
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-)
+
+from toolkit.vpn.keys import KEY_PATTERN, generate_keypair, public_key_of
 
 CONSTRUCTION = b"Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s"
 IDENTIFIER = b"WireGuard v1 zx2c4 Jason@zx2c4.com"
@@ -83,12 +80,8 @@ def _aead(key: bytes, counter: int, plain: bytes, ad: bytes) -> bytes:
 def _open(key: bytes, counter: int, sealed: bytes, ad: bytes) -> bytes:
     try:
         return ChaCha20Poly1305(key).decrypt(b"\0" * 4 + struct.pack("<Q", counter), sealed, ad)
-    except Exception as exc:  # cryptography's InvalidTag: a payload not sealed for us
+    except InvalidTag as exc:  # a payload not sealed for us
         raise HandshakeError("the response's sealed payload does not open") from exc
-
-
-def _raw_public(key: X25519PublicKey) -> bytes:
-    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
 def tai64n(now: float | None = None) -> bytes:
@@ -100,21 +93,20 @@ def tai64n(now: float | None = None) -> bytes:
 
 @dataclass(frozen=True)
 class KeyPair:
-    """A peer's static X25519 key pair, raw 32-byte keys."""
+    """A peer's static X25519 key pair as raw 32-byte keys (the handshake's arithmetic);
+    made and derived by toolkit.vpn.keys, as every other key of the project."""
 
-    private: bytes
+    private: bytes = field(repr=False)  # never in logs or tracebacks
     public: bytes
 
     @classmethod
     def generate(cls) -> KeyPair:
-        key = X25519PrivateKey.generate()
-        raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-        return cls(raw, _raw_public(key.public_key()))
+        pair = generate_keypair()
+        return cls(decode_key(pair.private), decode_key(pair.public))
 
     @classmethod
     def from_private(cls, private: bytes) -> KeyPair:
-        key = X25519PrivateKey.from_private_bytes(private)
-        return cls(private, _raw_public(key.public_key()))
+        return cls(private, decode_key(public_key_of(base64.b64encode(private).decode())))
 
     @property
     def public_b64(self) -> str:
@@ -123,14 +115,10 @@ class KeyPair:
 
 
 def decode_key(text: str) -> bytes:
-    """A key as `wg` writes it (base64 of 32 bytes)."""
-    try:
-        raw = base64.b64decode(text.strip(), validate=True)
-    except ValueError as exc:
-        raise ValueError("not a WireGuard key (base64)") from exc
-    if len(raw) != 32:
-        raise ValueError("not a WireGuard key (32 bytes)")
-    return raw
+    """A key as `wg` writes it (base64 of 32 bytes: toolkit.vpn.keys.KEY_PATTERN)."""
+    if not KEY_PATTERN.match(text.strip()):
+        raise ValueError("not a WireGuard key (32 bytes in base64)")
+    return base64.b64decode(text.strip())
 
 
 def _dh(private: bytes, public: bytes) -> bytes:
