@@ -30,6 +30,10 @@ CONFIG_MESSAGE = "telework_toolkit_config"
 QUIT_MESSAGE = "telework_toolkit_quit"
 #: Workers report every second (Locust's default is 3 s): step boundaries stay sharp.
 WORKER_REPORT_SECONDS = 1.0
+#: Longest extra wait, at the end of a step, for every worker's report of its running
+#: users to reach the master (a busy machine delays reports; a count that stays short is
+#: recorded as it is).
+SETTLE_SECONDS = 5.0
 #: Longest wait for the expected workers to connect.
 WORKER_WAIT_SECONDS = 60.0
 #: Longest wait for users to stop and workers to quit at the end of a run.
@@ -70,6 +74,21 @@ def _wait_for_workers(runner: MasterRunner, count: int) -> None:
                 f"{WORKER_WAIT_SECONDS:.0f} s"
             )
         gevent.sleep(0.2)
+
+
+def _settled_user_count(runner: Runner, users: int) -> int:
+    """The master's count of running users, once every worker's report has caught up with
+    the step's target (bounded by SETTLE_SECONDS)."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while runner.user_count < users and time.monotonic() < deadline:
+        gevent.sleep(0.2)
+    if runner.user_count < users and isinstance(runner, MasterRunner):
+        log.warning(
+            "%d of %d users reported running after %.0f s; workers: %s",
+            runner.user_count, users, SETTLE_SECONDS,
+            ", ".join(f"{c.state} {c.user_count}" for c in runner.clients.values()),
+        )  # fmt: skip
+    return runner.user_count
 
 
 def _local_workers(count: int, port: int) -> list[subprocess.Popen[bytes]]:
@@ -121,7 +140,8 @@ def ramp(
             begin = time.monotonic()
             runner.start(users, spawn_rate=config.spawn_rate)
             gevent.sleep(config.step_seconds + lag)
-            step = _snapshot(env, users, time.monotonic() - begin, runner.user_count)
+            running = _settled_user_count(runner, users) if workers else runner.user_count
+            step = _snapshot(env, users, time.monotonic() - begin, running)
             steps.append(step)
             log.info("step %d users: %d requests, p95 %.0f ms", users, step.count, step.p95_ms)
             if not step.meets(config.slo):
