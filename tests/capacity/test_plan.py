@@ -178,3 +178,30 @@ def test_a_vpn_handshake_ceiling_below_the_peak_s_rekeys_is_the_bottleneck(
     assert measured[0]["demand"] > 0.001
     assert plan["bottleneck"]["platform"] == "vpn"
     assert code == ExitCode.CHECK_FAILED
+
+
+def test_a_tunnel_s_measured_throughput_meets_the_vpn_s_traffic_each_way(
+    inventory: Path, tmp_path: Path
+) -> None:
+    """`toolkit load tunnel`'s iperf3 figures (Mbit/s through one tunnel) against the
+    peak's VPN traffic into and out of the site."""
+    code, _, measured = _plan_with_flood_ceiling(
+        inventory, tmp_path, "vpn_tunnel", {"into site Mbit/s": 300.0, "out of site Mbit/s": 280.0}
+    )
+    assert [(c["platform"], c["resource"], c["unit"], c["ok"]) for c in measured] == [
+        ("vpn", "one tunnel, into site (iperf3)", "Mbit/s", True),
+        ("vpn", "one tunnel, out of site (iperf3)", "Mbit/s", True),
+    ]
+    assert [c["capacity"] for c in measured] == [300.0, 280.0]
+    assert code == ExitCode.OK
+
+
+def test_a_tunnel_too_thin_for_the_peak_s_traffic_is_the_bottleneck(
+    inventory: Path, tmp_path: Path
+) -> None:
+    code, plan, measured = _plan_with_flood_ceiling(
+        inventory, tmp_path, "vpn_tunnel", {"into site Mbit/s": 0.001, "out of site Mbit/s": 500.0}
+    )
+    assert [c["ok"] for c in measured] == [False, True]
+    assert plan["bottleneck"]["resource"] == "one tunnel, into site (iperf3)"
+    assert code == ExitCode.CHECK_FAILED

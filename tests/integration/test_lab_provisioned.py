@@ -307,3 +307,43 @@ def test_load_vpn_carries_its_devices_on_the_gateway_then_takes_its_peers_away(
     assert sorted(exec_on("gateway", "wg", "show", "wg0", "peers").split()) == before
     ceilings = json.loads((environment.path / "capacity" / "ceilings.json").read_text())
     assert ceilings["ceilings"]["vpn"]["rates"]["handshake"] > 0
+
+
+def test_load_tunnel_measures_laptop01_s_tunnel_both_ways_and_leaves_iperf3_s_port_closed(
+    environment: Environment, provisioned: dict[str, str], tmp_path: Path
+) -> None:
+    """A20, M3: `toolkit load tunnel` runs iperf3 from laptop01 through its tunnel to the
+    gateway, into the site and out of it, and saves both figures. The gateway's iperf3 port
+    is closed to the tunnel before and after: only the measurement opens it."""
+    export = json.loads((environment.path / ".vpn" / "gateways" / "gateway.json").read_text())
+    gateway, port = export["address_v4"], export["throughput"]["port"]
+    # An iperf3 that listens on the gateway outside a measurement is not reachable.
+    exec_on("gateway", "sh", "-c", f"timeout 8 iperf3 -s -1 -B {gateway} -p {port} "
+            ">/dev/null 2>&1 &")  # fmt: skip
+
+    def listening() -> bool:
+        return bool(exec_on("gateway", "ss", "-Hltn", f"sport = :{port}").strip())
+
+    deadline = time.monotonic() + 8
+    while not listening():
+        assert time.monotonic() < deadline, "iperf3 did not listen on the gateway in 8 s"
+        time.sleep(0.2)
+    assert probe_from("laptop01", [f"{gateway}:{port}"]) == set()
+    deadline = time.monotonic() + 15
+    while listening():  # it stops by itself (timeout 8)
+        assert time.monotonic() < deadline, "the gateway's iperf3 did not stop"
+        time.sleep(0.5)
+    result_file = tmp_path / "tunnel.json"
+    done = toolkit("load", "tunnel", *environment.options, "--seconds", "3",
+                   "--require-mbps", "1", "-o", str(result_file), timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(result_file.read_text())
+    assert result["client"] == "laptop01" and result["target"] == gateway
+    assert result["into_site_mbps"] > 1 and result["out_of_site_mbps"] > 1, result
+    assert "throughput through laptop01's tunnel to gateway" in " ".join(done.stdout.split())
+    opened = exec_on("gateway", "nft", "list", "set", "inet", "telework_vpn", "throughput_v4")
+    assert "elements" not in opened, opened
+    ceilings = json.loads((environment.path / "capacity" / "ceilings.json").read_text())
+    rates = ceilings["ceilings"]["vpn_tunnel"]["rates"]
+    assert rates == {"into site Mbit/s": result["into_site_mbps"],
+                     "out of site Mbit/s": result["out_of_site_mbps"]}  # fmt: skip

@@ -22,6 +22,15 @@ RATE_OF_REQUEST = {
     },
     "vpn": {"handshakes_per_s": "handshake"},
 }
+#: Throughput ceilings (Mbit/s) and the demands they meet: ceiling platform -> {rate name:
+#: (demand platform, metric)}. ``toolkit load tunnel`` measures one tunnel, a lower bound
+#: of what the gateway carries.
+THROUGHPUT_OF_CEILING = {
+    "vpn_tunnel": {
+        "into site Mbit/s": ("vpn", "into_site_mbps"),
+        "out of site Mbit/s": ("vpn", "out_of_site_mbps"),
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -239,6 +248,11 @@ def checks(n: int, items: list[Demand], declared: Declared, ceilings: Ceilings) 
             found.append(
                 Check(platform, resource, "teleworkers", demand, float(ceiling.teleworkers), basis)
             )
+        for rate_name, (of, metric) in THROUGHPUT_OF_CEILING.get(platform, {}).items():
+            mbps = ceiling.rates.get(rate_name)
+            if mbps is not None and mbps > 0:
+                resource = f"one tunnel, {rate_name.removesuffix(' Mbit/s')} (iperf3)"
+                found.append(Check(of, resource, "Mbit/s", _value(items, of, metric), mbps, basis))
         for metric, request in RATE_OF_REQUEST.get(platform, {}).items():
             rate = ceiling.rates.get(request)
             if rate is not None and rate > 0:

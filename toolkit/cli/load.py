@@ -18,6 +18,7 @@ from rich.text import Text
 from toolkit.adapters.process import run
 from toolkit.capacity.inputs import save_ceiling
 from toolkit.cli.common import inventory_options, out
+from toolkit.cli.load_tunnel import tunnel
 from toolkit.exitcodes import ExitCode
 from toolkit.load.config import MAX_SECONDS, LoadConfig
 from toolkit.load.results import LoadResult
@@ -34,7 +35,8 @@ CLEANED = {"mail": "test messages deleted", "groupware": "test events deleted"}
 @click.group()
 def load() -> None:
     """Load tests with simulated teleworkers (Locust): mail, groupware (web login, CalDAV),
-    the meeting service's signalling and the VPN's WireGuard handshakes."""
+    the meeting service's signalling and the VPN's WireGuard handshakes; and the
+    throughput through a tunnel (iperf3)."""
 
 
 def steps_table(result: LoadResult) -> Table:
@@ -386,3 +388,6 @@ def worker(master_host: str, master_port: int) -> None:
         ],
         timeout=MAX_SECONDS + RUN_MARGIN_SECONDS,
     )
+
+
+load.add_command(tunnel)
