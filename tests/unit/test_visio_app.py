@@ -274,9 +274,9 @@ def test_recording_switched_off_refuses_consent_and_recording_and_oversized_bodi
 
 
 class Recorder:
-    def __init__(self, exists: bool, create_error: bool = False) -> None:
+    def __init__(self, exists: bool, create_error: bool = False, raced: bool = False) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.exists, self.create_error = exists, create_error
+        self.exists, self.create_error, self.raced = exists, create_error, raced
 
     def __call__(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
         self.calls.append((url, body))
@@ -289,6 +289,9 @@ class Recorder:
                 data: dict[str, Any] = {"videoroom": "success", "exists": self.exists}
             elif self.create_error:
                 data = {"videoroom": "event", "error_code": 403, "error": "Unauthorized"}
+            elif self.raced:  # another request created it between exists and create
+                room = body["body"]["room"]
+                data = {"videoroom": "event", "error_code": 427, "error": f"Room {room} exists"}
             else:
                 data = {"videoroom": "created", "room": body["body"]["room"]}
             return {"janus": "success", "plugindata": {"data": data}}
@@ -315,3 +318,12 @@ def test_an_existing_room_is_joined_not_recreated_and_a_refusal_is_an_error() ->
     refused = visio.JanusHttp("http://x/janus", "s", "k", Recorder(False, create_error=True))
     with pytest.raises(RuntimeError, match="Unauthorized"):
         refused.ensure_room("budget", "", 6)
+
+
+def test_a_room_another_participant_opened_at_the_same_moment_is_joined_not_an_error() -> None:
+    """Found by `toolkit load meeting` on the lab: two participants of a new room at once
+    both found it missing; the second create got VideoRoom's 427 and the join a 502."""
+    post = Recorder(exists=False, raced=True)
+    janus = visio.JanusHttp("http://127.0.0.1:8088/janus", "s", "k", post)
+    assert janus.ensure_room("budget", "", 6) is False
+    assert post.calls[-1][1]["janus"] == "destroy"

@@ -168,6 +168,18 @@ def room_secret(admin_key: str, room: str) -> str:
     return hmac.new(admin_key.encode(), f"room-secret:{room}".encode(), hashlib.sha256).hexdigest()
 
 
+#: VideoRoom's error code for a room created already (JANUS_VIDEOROOM_ERROR_ROOM_EXISTS).
+ROOM_EXISTS = 427
+
+
+class VideoRoomError(RuntimeError):
+    """VideoRoom answered a request with an error code."""
+
+    def __init__(self, code: object, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 @dataclass
 class JanusHttp:
     url: str
@@ -199,7 +211,9 @@ class JanusHttp:
         answer = self._call(handle, {"janus": "message", "body": request})
         data: dict[str, Any] = answer.get("plugindata", {}).get("data", {})
         if "error_code" in data:
-            raise RuntimeError(f"VideoRoom refused {request['request']}: {data.get('error')}")
+            raise VideoRoomError(
+                data["error_code"], f"VideoRoom refused {request['request']}: {data.get('error')}"
+            )
         return data
 
     def _with_handle(self, work: Callable[[str], Any]) -> Any:
@@ -235,7 +249,14 @@ class JanusHttp:
                 create["rec_dir"] = self.rec_dir
             if pin:
                 create["pin"] = pin
-            self._plugin(url, create)
+            try:
+                self._plugin(url, create)
+            except VideoRoomError as exc:
+                # two participants opened the same new room at once: the other's create
+                # came first, and the room is there
+                if exc.code == ROOM_EXISTS:
+                    return False
+                raise
             return True
 
         return bool(self._with_handle(work))
