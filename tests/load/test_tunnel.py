@@ -143,12 +143,7 @@ def test_the_plan_comes_from_the_gateway_s_export(tmp_path: Path) -> None:
         "10.77.0.2",
         "10.77.0.1",
     )
-    assert (plan.port, plan.table, plan.set_name, plan.family) == (
-        5201,
-        "telework_vpn",
-        "throughput_v4",
-        "ip",
-    )
+    assert (plan.port, plan.table, plan.set_name) == (5201, "telework_vpn", "throughput_v4")
 
 
 @pytest.mark.parametrize(

@@ -126,10 +126,6 @@ class Plan:
     table: str
     set_name: str
 
-    @property
-    def family(self) -> str:
-        return "ip6" if ":" in self.gateway_address else "ip"
-
 
 def _address(value: Any, where: str) -> str:
     try:
