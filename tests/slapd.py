@@ -4,7 +4,6 @@ end. Used by the directory module's tests and by the AD-style identity contract 
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -14,13 +13,6 @@ from pathlib import Path
 import pytest
 
 SLAPD = Path("/usr/sbin/slapd")
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on at 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

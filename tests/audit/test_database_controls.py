@@ -12,7 +12,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ import pytest
 import testinfra
 
 from tests.audit.conftest import Answer, fake_context, params
+from tests.ports import free_port
 from toolkit.audit.catalogue import Catalogue
 from toolkit.audit.context import Context
 from toolkit.audit.model import ControlError, Outcome, Status
@@ -43,12 +43,6 @@ LOGGED = (
 def _bin() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     return Path(found[-1]).parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _as_owner(*argv: str) -> subprocess.CompletedProcess[str]:
@@ -85,7 +79,7 @@ def running(top: Path, options: str = "") -> Iterator[int]:
     """The cluster started on a free port of 127.0.0.1 with ``options``; stopped after."""
     bindir = _bin()
     assert bindir is not None
-    port = _free_port()
+    port = free_port()
     server = f"-p {port} -c listen_addresses=127.0.0.1 -k {top} {options}".strip()
     pg_ctl = str(bindir / "pg_ctl")
     data = str(top / "data")

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.slapd import SLAPD, free_port, running_slapd
+from tests.ports import free_port
+from tests.slapd import SLAPD, running_slapd
 from toolkit.secrets import read_secret
 
 from .test_init import BIN, LAB_HOSTS, ROOT, init_args, toolkit

@@ -6,7 +6,6 @@ tunnel runs on the shared lab (tests/integration/test_lab_provisioned.py)."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from tests.ports import free_port
 from toolkit.cli.main import cli
 from toolkit.errors import ToolkitError
 from toolkit.exitcodes import ExitCode
@@ -23,15 +23,9 @@ from toolkit.load.tunnel import MAX_REPORT, make_plan, parse_report
 from toolkit.text import unsafe_characters
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def real_iperf3_report(*extra: str) -> bytes:
     """What iperf3 3.x prints with -J after a 1 s test on 127.0.0.1."""
-    port = str(_free_port())
+    port = str(free_port())
     server = subprocess.Popen(
         ["iperf3", "-s", "-1", "-B", "127.0.0.1", "-p", port],
         stdout=subprocess.DEVNULL,
@@ -73,7 +67,7 @@ def test_iperf3_s_own_error_is_reported_printable() -> None:
 
 def test_a_real_iperf3_that_finds_no_server_is_an_error_naming_the_test() -> None:
     report = subprocess.run(
-        ["iperf3", "-c", "127.0.0.1", "-p", str(_free_port()), "-t", "1", "-J"],
+        ["iperf3", "-c", "127.0.0.1", "-p", str(free_port()), "-t", "1", "-J"],
         capture_output=True,
         timeout=30,
         check=False,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import io
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from fakenos.core.nos import Nos
 from fakenos.plugins.nos import nos_plugins
 from fakenos.plugins.servers import ssh_server_paramiko
 
+from tests.ports import free_port
 from toolkit.netdev.model import DeviceSpec
 from toolkit.netdev.platforms import COMMANDS, Platform
 
@@ -43,12 +43,6 @@ class Device:
     hang: bool = False
     #: The inventory gives no password for it.
     no_password: bool = False
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _nos(device: Device, release: threading.Event) -> Nos:

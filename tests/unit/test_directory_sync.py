@@ -19,7 +19,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.slapd import SLAPD, free_port, running_slapd
+from tests.ports import free_port
+from tests.slapd import SLAPD, running_slapd
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv/bin"
