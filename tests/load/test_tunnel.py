@@ -132,12 +132,13 @@ def inventory_with(tmp_path: Path, data: dict[str, Any]) -> Path:
 
 def test_the_plan_comes_from_the_gateway_s_export(tmp_path: Path) -> None:
     plan = make_plan(inventory_with(tmp_path, export()), "gateway", None)
-    assert (plan.client, plan.client_address, plan.gateway_address) == (
+    assert (plan.client.name, plan.client_address, plan.gateway_address) == (
         "laptop01",
         "10.77.0.2",
         "10.77.0.1",
     )
     assert (plan.port, plan.table, plan.set_name) == (5201, "telework_vpn", "throughput_v4")
+    assert plan.gateway.name == "gateway" and plan.gateway.endpoint.host == "127.0.0.1"
 
 
 @pytest.mark.parametrize(

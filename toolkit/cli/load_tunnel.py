@@ -55,17 +55,15 @@ def tunnel(inventory: Path, **opts: Any) -> None:
     gateway, _ = vpn_gateway(inventory, opts["target"])
     plan = tunnel_test.make_plan(inventory, gateway, opts["client"])
     out.print(
-        f"iperf3 from {plan.client} ({plan.client_address}) through its tunnel to {gateway} "
+        f"iperf3 from {plan.client.name} ({plan.client_address}) through its tunnel to {gateway} "
         f"({plan.gateway_address} port {plan.port}), {opts['seconds']} s each way",
         markup=False,
     )
-    result = tunnel_test.measure(inventory, plan, seconds=opts["seconds"], streams=opts["streams"])
-    table = Table(title=f"throughput through {plan.client}'s tunnel to {gateway}")
+    result = tunnel_test.measure(plan, seconds=opts["seconds"], streams=opts["streams"])
+    table = Table(title=f"throughput through {result.client}'s tunnel to {gateway}")
     for name in ("direction", "Mbit/s", "TCP retransmits"):
         table.add_column(name, justify="left" if name == "direction" else "right")
-    figures = {tunnel_test.INTO_SITE: result.into_site_mbps}
-    figures[tunnel_test.OUT_OF_SITE] = result.out_of_site_mbps
-    for name, mbps in figures.items():
+    for name, mbps in result.rates.items():
         direction = name.removesuffix(" Mbit/s")
         table.add_row(direction, f"{mbps:.1f}", str(result.retransmits[name]))
     out.print(table)
@@ -74,5 +72,5 @@ def tunnel(inventory: Path, **opts: Any) -> None:
         out.print(f"throughput saved: {printable(saved)}", markup=False)
     if opts["output"]:
         opts["output"].write_text(result.model_dump_json(indent=2), encoding="utf-8")
-    if opts["require_mbps"] is not None and min(figures.values()) < opts["require_mbps"]:
+    if opts["require_mbps"] is not None and min(result.rates.values()) < opts["require_mbps"]:
         raise click.exceptions.Exit(int(ExitCode.CHECK_FAILED))

@@ -76,13 +76,13 @@ def _wait_for_workers(runner: MasterRunner, count: int) -> None:
         gevent.sleep(0.2)
 
 
-def _settled_user_count(runner: Runner, users: int) -> int:
+def _settled_user_count(runner: MasterRunner, users: int) -> int:
     """The master's count of running users, once every worker's report has caught up with
     the step's target (bounded by SETTLE_SECONDS)."""
     deadline = time.monotonic() + SETTLE_SECONDS
     while runner.user_count < users and time.monotonic() < deadline:
         gevent.sleep(0.2)
-    if runner.user_count < users and isinstance(runner, MasterRunner):
+    if runner.user_count < users:
         log.warning(
             "%d of %d users reported running after %.0f s; workers: %s",
             runner.user_count, users, SETTLE_SECONDS,
@@ -140,7 +140,11 @@ def ramp(
             begin = time.monotonic()
             runner.start(users, spawn_rate=config.spawn_rate)
             gevent.sleep(config.step_seconds + lag)
-            running = _settled_user_count(runner, users) if workers else runner.user_count
+            running = (
+                _settled_user_count(runner, users)
+                if isinstance(runner, MasterRunner)
+                else runner.user_count
+            )
             step = _snapshot(env, users, time.monotonic() - begin, running)
             steps.append(step)
             log.info("step %d users: %d requests, p95 %.0f ms", users, step.count, step.p95_ms)

@@ -31,12 +31,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from toolkit.adapters.ansible import load_inventory
-from toolkit.backup.remote import Session, target_of, with_session
+from toolkit.backup.remote import Session, Target, target_of, with_session
 from toolkit.capacity.inputs import Ceiling
 from toolkit.errors import ToolkitError
 from toolkit.exitcodes import ExitCode
 from toolkit.load.vpn_peers import gateway_export
 from toolkit.text import printable
+from toolkit.vpn.layout import GATEWAYS_DIR
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,6 @@ class _Report(BaseModel):
 class Direction:
     """One direction's figure: what the receiving end got."""
 
-    name: str
     mbps: float
     retransmits: int
 
@@ -100,7 +100,7 @@ def parse_report(data: bytes, where: str) -> Direction:
         field = ".".join(str(p) for p in first["loc"]) or "-"
         raise ToolkitError(f"{where}: iperf3's report, field {field}: {first['msg']}") from exc
     received, sent = report.end.sum_received, report.end.sum_sent
-    return Direction(where, received.bits_per_second / 1e6, sent.retransmits)
+    return Direction(received.bits_per_second / 1e6, sent.retransmits)
 
 
 def _iperf3_error(data: bytes) -> str:
@@ -116,10 +116,11 @@ def _iperf3_error(data: bytes) -> str:
 
 @dataclass(frozen=True)
 class Plan:
-    """Where one measurement runs, from the gateway's export."""
+    """Where one measurement runs, from the gateway's export, and how to log in to both
+    ends (from the inventory)."""
 
-    gateway: str
-    client: str
+    gateway: Target
+    client: Target
     gateway_address: str
     client_address: str
     port: int
@@ -139,7 +140,7 @@ def make_plan(inventory: Path, gateway: str, client: str | None) -> Plan:
     client's tunnel address (``client`` default: the first of ``laptops`` that the export
     gives an address)."""
     export = gateway_export(inventory, gateway)
-    where = f"{inventory}/.vpn/gateways/{gateway}.json"
+    where = str(inventory / GATEWAYS_DIR / f"{gateway}.json")
     through = export.get("throughput")
     if not isinstance(through, dict):
         raise ToolkitError(
@@ -172,8 +173,8 @@ def make_plan(inventory: Path, gateway: str, client: str | None) -> Plan:
     if not isinstance(sets, list) or set_name not in sets:
         raise ToolkitError(f"{where}: throughput.sets: no {set_name}")
     return Plan(
-        gateway=gateway,
-        client=chosen,
+        gateway=target_of(hosts[gateway], inventory),
+        client=target_of(hosts[chosen], inventory),
         gateway_address=_address(export.get(f"address_{family}"), f"{where}: address_{family}"),
         client_address=_address(
             device[f"address_{family}"], f"{where}: devices.{chosen}.address_{family}"
@@ -197,12 +198,17 @@ class TunnelResult(BaseModel):
     retransmits: dict[str, int]
     measured_at: datetime
 
+    @property
+    def rates(self) -> dict[str, float]:
+        """Mbit/s by direction (INTO_SITE, OUT_OF_SITE)."""
+        return {INTO_SITE: self.into_site_mbps, OUT_OF_SITE: self.out_of_site_mbps}
+
     def ceiling(self) -> Ceiling:
         """The measured throughput for ``toolkit capacity plan`` (rates in Mbit/s)."""
         return Ceiling(
             platform=PLATFORM,
             teleworkers=0,
-            rates={INTO_SITE: self.into_site_mbps, OUT_OF_SITE: self.out_of_site_mbps},
+            rates=self.rates,
             p95_ms=0.0,
             error_rate=0.0,
             target=f"{self.client} -> {self.gateway} ({self.target})",
@@ -225,7 +231,7 @@ def _wait_listening(gateway: Session, plan: Plan, server: threading.Thread) -> N
     while not _checked(gateway, probe, "ss").strip():
         if not server.is_alive() or time.monotonic() > deadline:
             raise ToolkitError(
-                f"{plan.gateway}: iperf3 does not listen on {plan.gateway_address} port "
+                f"{plan.gateway.name}: iperf3 does not listen on {plan.gateway_address} port "
                 f"{plan.port} (is role vpn_gateway's iperf3 installed?)"
             )
         time.sleep(0.2)
@@ -257,24 +263,24 @@ def _one_way(
         + (" -R" if reverse else ""),
         cap=MAX_REPORT,
     )
-    where = f"{plan.client} -> {plan.gateway}, {name.removesuffix(' Mbit/s')}"
+    where = f"{plan.client.name} -> {plan.gateway.name}, {name.removesuffix(' Mbit/s')}"
     direction = parse_report(out, where)  # iperf3's own error first, whatever its exit
     if rc != 0:
-        raise ToolkitError(f"{where}: iperf3 exited {rc}: {printable(err.decode()[:200])}")
+        said = printable(err.decode(errors="replace").strip()[:200])
+        raise ToolkitError(f"{where}: iperf3 exited {rc}: {said}")
     server.join(GRACE_SECONDS)
     if failure:
         raise failure[0]
-    return Direction(name, direction.mbps, direction.retransmits)
+    return direction
 
 
-def measure(inventory: Path, plan: Plan, *, seconds: int, streams: int) -> TunnelResult:
+def measure(plan: Plan, *, seconds: int, streams: int) -> TunnelResult:
     """Both directions through ``plan.client``'s tunnel; the gateway's opening is removed
     after (and expires by itself)."""
     if not 1 <= seconds <= MAX_SECONDS or not 1 <= streams <= MAX_STREAMS:
         raise ToolkitError(
             f"at most {MAX_SECONDS} s and {MAX_STREAMS} streams", exit_code=ExitCode.USAGE
         )
-    hosts = load_inventory(inventory, with_roster=False)
     command_timeout = seconds + 2 * GRACE_SECONDS
     element = (
         f"inet {plan.table} {plan.set_name} '{{ {plan.client_address} timeout "
@@ -286,7 +292,7 @@ def measure(inventory: Path, plan: Plan, *, seconds: int, streams: int) -> Tunne
         _checked(gateway, f"nft add element {element}", "opening iperf3's port", sudo=True)
         try:
             return with_session(
-                target_of(hosts[plan.client], inventory),
+                plan.client,
                 LOGIN_SECONDS,
                 lambda client: _both(gateway, client),
                 command_timeout=command_timeout,
@@ -299,14 +305,14 @@ def measure(inventory: Path, plan: Plan, *, seconds: int, streams: int) -> Tunne
                 cap=65536,
             )
             if rc != 0:  # already expired: nothing is left open
-                log.info("%s: %s", plan.gateway, printable(err.decode(errors="replace")[:200]))
+                log.info("%s: %s", plan.gateway.name, printable(err.decode(errors="replace")[:200]))
 
     def _both(gateway: Session, client: Session) -> TunnelResult:
         into = _one_way(gateway, client, plan, seconds=seconds, streams=streams, reverse=False)
         out = _one_way(gateway, client, plan, seconds=seconds, streams=streams, reverse=True)
         return TunnelResult(
-            client=plan.client,
-            gateway=plan.gateway,
+            client=plan.client.name,
+            gateway=plan.gateway.name,
             target=plan.gateway_address,
             seconds=seconds,
             streams=streams,
@@ -317,7 +323,7 @@ def measure(inventory: Path, plan: Plan, *, seconds: int, streams: int) -> Tunne
         )
 
     return with_session(
-        target_of(hosts[plan.gateway], inventory),
+        plan.gateway,
         LOGIN_SECONDS,
         on_gateway,
         command_timeout=command_timeout,
