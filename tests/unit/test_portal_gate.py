@@ -293,6 +293,51 @@ def test_at_start_up_open_sessions_are_re_added_with_their_remaining_time(
     assert gate.status("ag0002")[0]["ended"] is None
 
 
+def test_a_reload_puts_back_open_sessions_and_ends_those_of_devices_gone_from_the_roster(
+    make_gate: Callable[..., Any], nft: FakeNft, tmp_path: Path
+) -> None:
+    gate = make_gate()
+    gate.start("ag0002", "10.77.0.3")
+    gate.start("ag0003", "10.77.0.4")
+    nft.batches.clear()
+    data = config_data(tmp_path / "sessions.db")
+    data["peers"] = [p for p in data["peers"] if p["user"] != "ag0003"]  # ag0003 revoked
+    gate.reload(portal_gate_config.GateConfig.from_dict(data))
+    assert [r["how"] for r in rows(gate)] == [None, "revoked"]
+    assert len(nft.batches) == 1  # the table may have been reloaded: ag0002's put back
+    assert "10.77.0.3 timeout" in nft.batches[0]
+    with pytest.raises(GateError, match="unknown-address"):
+        gate.start("ag0003", "10.77.0.4")
+
+
+def test_a_teleworkers_devices_are_known_and_a_revoked_one_has_none(
+    make_gate: Callable[..., Any], tmp_path: Path
+) -> None:
+    gate = make_gate()
+    assert gate.devices_of("AG0002") == [
+        {"device": "lt-0002", "groups": ["staff", "finance"], "gated": ["finance"]}
+    ]
+    assert gate.devices_of("ag0099") == []
+    assert gate.handle({"op": "devices", "user": "ag0004"}, admin=False) == {
+        "ok": True,
+        "devices": [{"device": "lt-0004", "groups": ["staff"], "gated": []}],
+    }
+
+
+def test_the_peers_come_from_the_peers_file_and_none_while_it_is_missing(tmp_path: Path) -> None:
+    data = config_data(tmp_path / "sessions.db")
+    peers = data.pop("peers")
+    config_file = tmp_path / "gate.json"
+    config_file.write_text(json.dumps(data | {"peers_file": str(tmp_path / "peers.json")}))
+    assert portal_gate_config.GateConfig.load(config_file).peers == ()
+    (tmp_path / "peers.json").write_text(json.dumps(peers))
+    loaded = portal_gate_config.GateConfig.load(config_file)
+    assert [p.user for p in loaded.peers] == ["ag0002", "ag0003", "ag0004"]
+    (tmp_path / "peers.json").write_text('{"not": "a list"}')
+    with pytest.raises(ValueError, match="not a JSON list"):
+        portal_gate_config.GateConfig.load(config_file)
+
+
 def test_at_start_up_expired_sessions_are_ended_and_not_re_added(
     make_gate: Callable[..., Any], nft: FakeNft, clock: Clock
 ) -> None:
@@ -380,6 +425,8 @@ def test_the_client_starts_shows_and_ends_work_through_the_socket(
             "gated": ["finance"],
         }
         assert client.whois("10.77.0.99") is None
+        assert [d["device"] for d in client.devices("ag0002")] == ["lt-0002"]
+        assert client.devices("ag0099") == []
         session = client.start("ag0002", "10.77.0.3")
         assert client.status("ag0002") == [session]
         assert client.end("ag0002", "10.77.0.3") == 1

@@ -17,16 +17,10 @@ Self-contained (Debian's Python 3 only).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import grp
-import json
 import logging
 import math
-import os
 import signal
-import socket
 import sqlite3
-import struct
 import sys
 import threading
 import time
@@ -37,7 +31,7 @@ from types import FrameType
 from typing import Any
 
 from portal_errors import GateError
-from portal_gate_client import MAX_REQUEST, GateClient, LineTooLongError, read_line
+from portal_gate_client import GateClient
 from portal_gate_config import (
     USER_RE,
     GateConfig,
@@ -49,14 +43,13 @@ from portal_gate_config import (
     normal_address,
     open_batch,
 )
+from portal_gate_server import GateServer, is_admin, peer_uid
 
-__all__ = ["GateClient", "GateError", "main"]
+__all__ = ["GateClient", "GateError", "GateServer", "is_admin", "main", "peer_uid"]
 
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 30.0
-READ_TIMEOUT = 5.0
-MAX_CONNECTIONS = 32
 ADMIN_OPS = frozenset({"end-user", "sessions"})
 END_HOWS = frozenset({"revoked", "reset"})
 
@@ -89,15 +82,28 @@ class Gate:
         nft: Nft | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.config = config
         self.nft: Nft = nft if nft is not None else NftRunner(config.nft)
         self.clock = clock
         self.db = open_database(config.database)
         self.lock = threading.Lock()
         self.by_address: dict[str, Peer] = {}
+        self.devices: dict[str, Peer] = {}
+        self._index(config)
+
+    def _index(self, config: GateConfig) -> None:
+        by_address: dict[str, Peer] = {}
         for peer in config.peers:
-            self.by_address.update(dict.fromkeys(peer.addresses(), peer))
+            by_address.update(dict.fromkeys(peer.addresses(), peer))
+        self.config = config
+        self.by_address = by_address
         self.devices = {peer.device: peer for peer in config.peers}
+
+    def reload(self, config: GateConfig) -> None:
+        """New peers (the roster changed) or a reloaded table: the open sessions of devices
+        still in the roster are put back in the sets, the others end ('revoked', C5)."""
+        with self.lock:
+            self._index(config)
+        self.restore()
 
     def close(self) -> None:
         self.db.close()
@@ -167,6 +173,15 @@ class Gate:
             "groups": list(peer.groups),
             "gated": self._gated(peer),
         }
+
+    def devices_of(self, user: str) -> list[dict[str, Any]]:
+        """The teleworker's devices that are peers now (none: not, or no longer, allowed
+        to telework, C5, E1: the portal refuses them before enrolment or login)."""
+        return [
+            {"device": p.device, "groups": list(p.groups), "gated": self._gated(p)}
+            for p in sorted(self.devices.values(), key=lambda p: p.device)
+            if p.user == user.lower()
+        ]
 
     def start(self, user: str, address: str) -> dict[str, Any]:
         """Opens the device's gated groups until the end of the schedule's span (E23)."""
@@ -293,6 +308,8 @@ class Gate:
             return {"ended": self.end(user, _text(request, "address"))}
         if op == "status":
             return {"sessions": self.status(user)}
+        if op == "devices":
+            return {"devices": self.devices_of(user)}
         if op == "end-user" and request.get("how") in END_HOWS:
             return {"ended": self.end_user(user, str(request["how"]))}
         raise GateError("bad-request")
@@ -305,105 +322,23 @@ def _text(request: dict[str, Any], key: str) -> str:
     return value
 
 
-def peer_uid(conn: socket.socket) -> int:
-    """The uid of the process at the other end of a unix socket (SO_PEERCRED)."""
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    return int(struct.unpack("3i", creds)[1])
-
-
-def is_admin(uid: int) -> bool:
-    """Admin ops (end-user, sessions) are root's only."""
-    return uid == 0
-
-
-class GateServer:
-    """The unix socket server: a thread per connection, ``max_connections`` at once."""
-
-    def __init__(
-        self,
-        gate: Gate,
-        path: str,
-        *,
-        timeout: float = READ_TIMEOUT,
-        max_connections: int = MAX_CONNECTIONS,
-        uid_of: Callable[[socket.socket], int] = peer_uid,
-        group: str = "",
-    ) -> None:
-        self.gate = gate
-        self.path = path
-        self.timeout = timeout
-        self.uid_of = uid_of
-        self.slots = threading.BoundedSemaphore(max_connections)
-        self.stopping = threading.Event()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old = os.umask(0o117)
+def _sweeper(
+    gate: Gate, stopping: threading.Event, reloading: threading.Event, config_path: str
+) -> None:
+    """Sweeps every SWEEP_SECONDS; reloads the configuration when asked (SIGHUP)."""
+    while not stopping.is_set():
+        asked = reloading.wait(SWEEP_SECONDS)
+        if stopping.is_set():
+            return
         try:
-            self.listener.bind(path)
-        finally:
-            os.umask(old)
-        os.chmod(path, 0o660)
-        if group:
-            os.chown(path, -1, grp.getgrnam(group).gr_gid)
-        self.listener.listen(64)
-        self.listener.settimeout(0.5)
-
-    def serve(self) -> None:
-        """Accepts connections until stop()."""
-        while not self.stopping.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                if self.stopping.is_set():
-                    return
-                raise
-            if not self.slots.acquire(blocking=False):
-                with conn:
-                    conn.settimeout(1.0)
-                    with contextlib.suppress(OSError):
-                        conn.sendall(b'{"ok":false,"error":"busy"}\n')
-                continue
-            threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.listener.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
-
-    def _connection(self, conn: socket.socket) -> None:
-        try:
-            with conn:
-                try:
-                    line = read_line(conn, MAX_REQUEST, self.timeout)
-                except TimeoutError:
-                    return  # a peer that says nothing in time is dropped
-                except LineTooLongError:
-                    reply: dict[str, Any] = {"ok": False, "error": "bad-request"}
-                else:
-                    try:
-                        request = json.loads(line)
-                    except ValueError:
-                        reply = {"ok": False, "error": "bad-request"}
-                    else:
-                        reply = self.gate.handle(request, is_admin(self.uid_of(conn)))
-                conn.settimeout(self.timeout)
-                conn.sendall(json.dumps(reply, separators=(",", ":")).encode() + b"\n")
-        except OSError as exc:
-            log.warning("connection-failed error=%s", type(exc).__name__)
-        except Exception:
-            log.exception("connection-crashed")
-        finally:
-            self.slots.release()
-
-
-def _sweeper(gate: Gate, stopping: threading.Event) -> None:
-    while not stopping.wait(SWEEP_SECONDS):
-        try:
-            gate.sweep()
+            if asked:
+                reloading.clear()
+                gate.reload(GateConfig.load(config_path))
+                log.info("gate-reloaded peers=%d", len(gate.config.peers))
+            else:
+                gate.sweep()
+        except (OSError, ValueError, KeyError) as exc:
+            log.error("reload-failed error=%s", logvalue(exc))  # the old peers stay
         except sqlite3.Error:
             log.exception("sweep-failed")
 
@@ -423,12 +358,18 @@ def main(argv: list[str] | None = None) -> int:
     gate.restore()
     server = GateServer(gate, config.socket, group=config.socket_group)
 
+    reloading = threading.Event()
+
     def stop(_signum: int, _frame: FrameType | None) -> None:
         server.stopping.set()
+        reloading.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    sweeper = threading.Thread(target=_sweeper, args=(gate, server.stopping), daemon=True)
+    signal.signal(signal.SIGHUP, lambda _signum, _frame: reloading.set())
+    sweeper = threading.Thread(
+        target=_sweeper, args=(gate, server.stopping, reloading, args.config), daemon=True
+    )
     sweeper.start()
     log.info("gate-ready socket=%s peers=%d", logvalue(config.socket), len(config.peers))
     try:

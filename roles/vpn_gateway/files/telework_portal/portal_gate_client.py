@@ -75,6 +75,13 @@ class GateClient:
         peer = self.call({"op": "whois", "address": address}).get("peer")
         return peer if isinstance(peer, dict) else None
 
+    def devices(self, user: str) -> list[dict[str, Any]]:
+        """The teleworker's devices that are peers now; empty: not (or no longer) allowed."""
+        devices = self.call({"op": "devices", "user": user}).get("devices")
+        if not isinstance(devices, list) or not all(isinstance(d, dict) for d in devices):
+            raise GateError("bad-reply")
+        return devices
+
     def start(self, user: str, address: str) -> dict[str, Any]:
         session = self.call({"op": "start", "user": user, "address": address}).get("session")
         if not isinstance(session, dict):

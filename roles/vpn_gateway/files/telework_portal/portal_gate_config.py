@@ -64,7 +64,20 @@ class GateConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> GateConfig:
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        """gate.json; its peers are in ``peers_file`` when it names one (the role rewrites
+        that file when the roster changes; none yet: no peers)."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if isinstance(data, dict) and data.get("peers_file"):
+            peers_file = Path(str(data["peers_file"]))
+            try:
+                text = peers_file.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                text = "[]"
+            peers = json.loads(text)
+            if not isinstance(peers, list):
+                raise ValueError(f"{peers_file} is not a JSON list of peers")
+            data = {**data, "peers": peers}
+        return cls.from_dict(data)
 
     @classmethod
     def from_dict(cls, data: Any) -> GateConfig:
