@@ -30,21 +30,9 @@ HOUR = 3600
 
 
 def structured(schedule: Schedule) -> dict[str, Any]:
-    """The schedule as the role exports it to gate.json."""
-
-    def period(p: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "days": sorted(p.days),
-            "spans": [[s.start, s.end] for s in p.spans],
-        }
-        if p.start and p.end:
-            out |= {"start": p.start.isoformat(), "end": p.end.isoformat()}
-        return out
-
-    return {
-        "regular": [period(p) for p in schedule.regular],
-        "overrides": [period(p) for p in schedule.overrides],
-    }
+    """The schedule as the roster exports it (``schedule_periods``) and the role hands it to
+    the gate: the roster's own ``as_data``, so that both read one export."""
+    return schedule.as_data()
 
 
 def local(text: str) -> datetime:

@@ -98,6 +98,8 @@ class Teleworker:
             "unit": self.unit,
             "mode": str(self.mode),
             "schedule": self.schedule.text,
+            # The same schedule as data (the VPN gateway's portal ends sessions with it).
+            "schedule_periods": self.schedule.as_data(),
             "approved_on": self.approved_on.isoformat() if self.approved_on else None,
             "approved_by": self.approved_by,
             "equipment": [{"kind": str(d.kind), "name": d.name} for d in self.equipment],

@@ -19,6 +19,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_INDEX = {d: i for i, d in enumerate(DAYS)}
@@ -89,6 +90,27 @@ class Schedule:
             else:
                 merged.append(span)
         return tuple(merged)
+
+    def as_data(self) -> dict[str, list[dict[str, Any]]]:
+        """Plain data for programs that evaluate the schedule without this package (the VPN
+        gateway's portal ends a working session at the end of the current span):
+        ``regular`` and ``overrides`` periods, each with ``days`` (0 = Monday), ``spans``
+        ([start, end] in minutes after midnight) and, for overrides, ``start``/``end``
+        dates. Read with the rules of :meth:`spans_on`."""
+
+        def period(p: Period) -> dict[str, Any]:
+            data: dict[str, Any] = {
+                "days": sorted(p.days),
+                "spans": [[s.start, s.end] for s in p.spans],
+            }
+            if p.start and p.end:
+                data |= {"start": p.start.isoformat(), "end": p.end.isoformat()}
+            return data
+
+        return {
+            "regular": [period(p) for p in self.regular],
+            "overrides": [period(p) for p in self.overrides],
+        }
 
     def regular_days(self) -> frozenset[int]:
         """Weekdays with any telework in the regular schedule."""

@@ -253,7 +253,8 @@ def peer_plan(
     ``allocation_json`` (the new allocation file), ``peers_conf`` (the ``[Peer]``
     sections of the WireGuard configuration, preshared keys included: no_log),
     ``sets_nft`` (each access group's peer addresses), ``devices_json`` (the export's
-    devices), ``waiting`` (devices without keys yet) and ``peers`` (how many)."""
+    devices), ``portal_peers_json`` (the portal gate's peers), ``waiting`` (devices without
+    keys yet) and ``peers`` (how many)."""
     ipv6 = bool(network_v6)
     wanted = devices(roster)
     allocation = allocate(_state(state_b64), wanted, network_v4, network_v6, today)
@@ -265,9 +266,31 @@ def peer_plan(
         "peers_conf": "".join(peer_section(p, keys[p["device"]]["psk"], ipv6) for p in peers),
         "sets_nft": _sets_text(peers, sorted(groups), table, ipv6),
         "devices_json": json.dumps({d["device"]: d for d in addressed}),
+        "portal_peers_json": json.dumps(portal_peers(roster, peers), sort_keys=True),
         "waiting": [d["device"] for d in addressed if not d["peer"]],
         "peers": len(peers),
     }
+
+
+def portal_peers(roster: list[dict[str, Any]], peers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the teleworker portal's gate knows of each peer: whose device it is, its tunnel
+    addresses, its access groups and its teleworker's schedule (``schedule_periods`` of the
+    roster: a working session ends with the current span). Nothing else about the person."""
+    schedules = {str(w["id"]): w.get("schedule_periods") or {} for w in roster}
+    return [
+        {
+            "user": p["teleworker"].lower(),
+            "device": p["device"],
+            "groups": p["groups"],
+            "address_v4": p["address_v4"],
+            "address_v6": p["address_v6"],
+            "schedule": {
+                "regular": schedules.get(p["teleworker"], {}).get("regular", []),
+                "overrides": schedules.get(p["teleworker"], {}).get("overrides", []),
+            },
+        }
+        for p in peers
+    ]
 
 
 def export_json(settings: dict[str, Any], devices_json: str) -> str:
