@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import os
 import sys
 import types
 from pathlib import Path
@@ -116,7 +117,7 @@ def test_reset_totp_forgets_the_secret_ends_the_sessions_and_writes_one_journal_
 
 def test_reset_totp_finds_the_store_in_the_web_apps_configuration(tmp_path: Path) -> None:
     config = tmp_path / "portal.json"
-    config.write_text(json.dumps({"store": "/var/lib/telework-portal/portal.db"}))
+    config.write_text(json.dumps({"database": "/var/lib/telework-portal/portal.db"}))
     code, _, _ = run(["reset-totp", "--user", "ag0002", "--portal-config", str(config)], FakeGate())
     assert code == 0
     assert FakeStore.opened == ["/var/lib/telework-portal/portal.db"]
@@ -158,3 +159,17 @@ def test_a_user_id_that_is_not_one_is_refused_before_anything_is_done() -> None:
     assert code == 2
     assert gate.calls == []
     assert "\x1b" not in err
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving files to another owner needs root")
+def test_a_reset_made_as_root_leaves_the_stores_journal_files_to_the_stores_owner(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "portal.db"
+    database.write_bytes(b"")
+    os.chown(database, 4242, 4243)
+    (tmp_path / "portal.db-wal").write_bytes(b"")  # made by root during the reset
+    portal_admin.keep_owner(str(database))
+    wal = (tmp_path / "portal.db-wal").stat()
+    assert (wal.st_uid, wal.st_gid) == (4242, 4243)
+    portal_admin.keep_owner(str(tmp_path / "missing.db"))  # nothing to give: no error

@@ -79,6 +79,15 @@ class FakeGate:
             raise ConnectionRefusedError("gate.sock")
         return self.peers.get(address)
 
+    def devices(self, user: str) -> list[dict[str, Any]]:
+        if self.down:
+            raise ConnectionRefusedError("gate.sock")
+        return [
+            {"device": p["device"], "groups": p["groups"], "gated": p["groups"]}
+            for p in self.peers.values()
+            if p["user"] == user
+        ]
+
     def start(self, user: str, address: str) -> dict[str, Any]:
         self.calls.append(("start", user, address))
         if self.refusal:
@@ -282,6 +291,16 @@ def test_enrolment_shows_an_svg_qr_code_and_the_secret(portal: Portal) -> None:
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in page and "<path d=" in page
     assert 'aria-label="Administration test"' in page
     assert re.search(r'<code class="secret" dir="ltr">([A-Z2-7]{4} ?){8}</code>', page)
+
+
+def test_a_teleworker_without_a_device_in_the_vpn_gets_neither_enrolment_nor_login(
+    portal: Portal,
+) -> None:
+    portal.gate.peers = {k: v for k, v in portal.gate.peers.items() if v["user"] != "ag0002"}
+    page = portal.browser(OFFICE).login("ag0002", "autre-mot-de-passe")  # revoked (C5)
+    assert page.status_code == 403
+    assert "Aucun accès au télétravail" in page.text
+    assert "<svg" not in page.text and 'class="secret"' not in page.text
 
 
 def test_confirming_enrolment_stores_the_secret_encrypted_and_shows_recovery_codes_once(

@@ -16,8 +16,10 @@ Self-contained (Debian's Python 3 only).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
+import os
 import re
 import sys
 import syslog
@@ -52,6 +54,18 @@ def open_store(path: str) -> TotpStore:
     return store
 
 
+def keep_owner(database: str) -> None:
+    """The store's journal files (-wal, -shm) a reset made as root are given to the
+    database's owner, or the portal could no longer write its own store."""
+    try:
+        owner = os.stat(database)
+    except FileNotFoundError:
+        return
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chown(database + suffix, owner.st_uid, owner.st_gid)
+
+
 def journal(line: str) -> None:
     """One line in the system journal (syslog, facility authpriv)."""
     syslog.openlog("telework-portal-admin", 0, syslog.LOG_AUTHPRIV)
@@ -71,11 +85,11 @@ _CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]}
 
 
 def store_path(args: argparse.Namespace) -> str:
-    """--store, or the ``store`` of the web app's configuration."""
+    """--store, or the ``database`` of the web app's configuration (portal.json)."""
     if args.store:
         return str(args.store)
     config = json.loads(Path(args.portal_config).read_text(encoding="utf-8"))
-    path = config.get("store") if isinstance(config, dict) else None
+    path = config.get("database") if isinstance(config, dict) else None
     if not isinstance(path, str) or not path:
         raise ValueError(f"{args.portal_config} names no store")
     return path
@@ -135,7 +149,9 @@ def main(
                 _table(sessions, out)
             return 0
         if args.command == "reset-totp":
-            store(store_path(args)).reset(user)
+            database = store_path(args)
+            store(database).reset(user)
+            keep_owner(database)
             write_journal(f"totp-reset user={user} by=root")
             result = {"user": user, "reset": True}
             result["ended"] = client.end_user(user, "reset")

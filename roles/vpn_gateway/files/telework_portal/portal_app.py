@@ -22,22 +22,18 @@ from __future__ import annotations
 
 import datetime
 import hmac
-import importlib
 import ipaddress
 import json
 import logging
-import os
 import secrets
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import pyotp
 from flask import Flask, Response, g, jsonify, make_response, request, session
-from portal_directory import Directory, LdapDirectory
+from portal_directory import Directory
 from portal_errors import GateError
 from portal_pages import CSS, field, language, qr_svg, render, when
 from portal_store import Store, new_recovery_codes
@@ -71,6 +67,8 @@ class Gate(Protocol):
     on a refusal, OSError when the gate cannot be reached."""
 
     def whois(self, address: str) -> dict[str, Any] | None: ...
+
+    def devices(self, user: str) -> list[dict[str, Any]]: ...
 
     def start(self, user: str, address: str) -> dict[str, Any]: ...
 
@@ -268,7 +266,13 @@ class Portal:
                 device = str(peer.get("device", ""))
                 device_note = "" if peer.get("gated") else "not_gated"
             for s in self.gate.status(uid):
-                sessions.append({"ends": when(s.get("ends")), "device": str(s.get("device"))})
+                sessions.append(
+                    {
+                        "ends": when(s.get("ends")),
+                        "iso": str(s.get("ends")),
+                        "device": str(s.get("device")),
+                    }
+                )
         except (GateError, OSError) as exc:
             log.warning("gate: %s", field(getattr(exc, "code", type(exc).__name__)))
             context.setdefault("note", "e_unavailable")
@@ -284,12 +288,9 @@ class Portal:
         flash = session.pop("flash", None)
         return self.home(note=flash[0], detail=flash[1]) if flash else self.home()
 
-    def login(self) -> Response:
-        login = request.form.get("username", "").strip()[:MAX_FIELD]
-        password = request.form.get("password", "")[:MAX_FIELD]
-        refused = self.too_many(login)
-        if refused is not None:  # WEB-05: the directory is not even asked
-            return refused
+    def first_factor(self, login: str, password: str) -> str | Response:
+        """The directory's password (the teleworker's id), then C5, E1: a teleworker without
+        a device in the VPN (revoked) goes no further; a Response is a refusal."""
         try:
             uid = self.directory.authenticate(login, password)
         except Exception as exc:  # the directory is down: say so, count nothing
@@ -298,7 +299,25 @@ class Portal:
         if uid is None:
             self.failed(login, "password")
             return page("login", 401, login=login, note="failed", tone="error")
-        uid = uid.lower()
+        try:
+            allowed = bool(self.gate.devices(uid.lower()))
+        except (GateError, OSError) as exc:
+            log.warning("gate: %s", field(getattr(exc, "code", type(exc).__name__)))
+            return page("login", 503, login=login, note="e_unavailable", tone="error")
+        if not allowed:
+            self.failed(login, "no-device")
+            return page("login", 403, login=login, note="no_access", tone="error")
+        return uid.lower()
+
+    def login(self) -> Response:
+        login = request.form.get("username", "").strip()[:MAX_FIELD]
+        password = request.form.get("password", "")[:MAX_FIELD]
+        refused = self.too_many(login)
+        if refused is not None:  # WEB-05: the directory is not even asked
+            return refused
+        uid = self.first_factor(login, password)
+        if not isinstance(uid, str):
+            return uid
         known = self.store.secret(uid)
         if known is None:
             return self.begin_enrolment(uid)
@@ -406,41 +425,3 @@ def create_app(
     for name in ("login", "enrol", "start", "end", "logout"):
         app.add_url_rule(f"/{name}", name, getattr(portal, name), methods=["POST"])
     return app
-
-
-# --- gunicorn -------------------------------------------------------------------------------
-
-
-def gate_client(path: str) -> Gate:
-    """The gate's client, from the module installed beside this one."""
-    for name in ("portal_gate_client", "portal_gate"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        client: Gate = module.GateClient(path)
-        return client
-    raise RuntimeError("no GateClient beside the portal")
-
-
-def app_from_config(path: str) -> Flask:
-    config = json.loads(Path(path).read_text())
-    settings = Settings(
-        secret_key=Path(config["session_key_file"]).read_bytes().strip(),
-        issuer=str(config.get("issuer", "Administration")),
-        enrol_networks=tuple(
-            ipaddress.ip_network(n, strict=False) for n in config.get("enrol_networks", [])
-        ),
-        session_idle_seconds=int(config.get("session_idle_seconds", 900)),
-        session_max_seconds=int(config.get("session_max_seconds", 36000)),
-    )
-    store = Store(config["database"], Path(config["totp_key_file"]).read_bytes().strip())
-    gate = gate_client(str(config.get("gate_socket", DEFAULT_SOCKET)))
-    return create_app(settings, LdapDirectory(**config["ldap"]), gate, store)
-
-
-def app_from_env() -> Flask:
-    """For gunicorn: ``gunicorn 'portal_app:app_from_env()'``."""
-    if not logging.getLogger().handlers:  # the journal reads stderr
-        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    return app_from_config(os.environ.get("TELEWORK_PORTAL_CONFIG", DEFAULT_CONFIG))

@@ -302,14 +302,14 @@ class Gate:
         user = _text(request, "user")
         if not USER_RE.match(user):
             raise GateError("bad-request")
-        if op == "start":
-            return {"session": self.start(user, _text(request, "address"))}
-        if op == "end":
-            return {"ended": self.end(user, _text(request, "address"))}
-        if op == "status":
-            return {"sessions": self.status(user)}
-        if op == "devices":
-            return {"devices": self.devices_of(user)}
+        answers: dict[str, Callable[[], dict[str, Any]]] = {
+            "start": lambda: {"session": self.start(user, _text(request, "address"))},
+            "end": lambda: {"ended": self.end(user, _text(request, "address"))},
+            "status": lambda: {"sessions": self.status(user)},
+            "devices": lambda: {"devices": self.devices_of(user)},
+        }
+        if op in answers:
+            return answers[op]()
         if op == "end-user" and request.get("how") in END_HOWS:
             return {"ended": self.end_user(user, str(request["how"]))}
         raise GateError("bad-request")

@@ -65,6 +65,7 @@ TEXT: dict[str, dict[str, str]] = {
         "ou l'un de vos codes de secours.",
         "submit": "Se connecter",
         "failed": "Identifiant, mot de passe ou code refusé.",
+        "no_access": "Aucun accès au télétravail avec ce compte : voyez votre administration.",
         "throttled": "Trop d'essais infructueux. Réessayez dans quelques minutes.",
         "unavailable": "L'annuaire ne répond pas. Réessayez plus tard.",
         "bad_form": "Formulaire expiré ou invalide : rechargez la page.",
@@ -116,6 +117,7 @@ TEXT: dict[str, dict[str, str]] = {
         "code_hint": "الرمز الذي يعرضه تطبيق المصادقة، أو أحد رموزك الاحتياطية.",
         "submit": "دخول",
         "failed": "اسم المستخدم أو كلمة المرور أو الرمز غير مقبول.",
+        "no_access": "لا يخول هذا الحساب العمل عن بعد: راجع إدارتك.",
         "throttled": "محاولات فاشلة كثيرة. أعد المحاولة بعد بضع دقائق.",
         "unavailable": "الدليل لا يستجيب. أعد المحاولة لاحقاً.",
         "bad_form": "انتهت صلاحية النموذج أو أنه غير صالح: أعد تحميل الصفحة.",
@@ -227,7 +229,8 @@ HOME = """<p>{{ t.hello }} <b dir="ltr">{{ user }}</b></p>
 <section><h2>{{ t.device }}</h2>
 {% if device %}<p>{{ t.device_is }} <b dir="ltr">{{ device }}</b></p>
 {% elif device_note %}<p>{{ t[device_note] }}</p>{% endif %}
-{% for s in sessions %}<p>{{ t.open_until }} <b dir="ltr">{{ s.ends }}</b>
+{% for s in sessions %}<p>{{ t.open_until }}
+ <b dir="ltr"><time datetime="{{ s.iso }}">{{ s.ends }}</time></b>
  (<span dir="ltr">{{ s.device }}</span>)</p>
 {% else %}<p>{{ t.no_session }}</p>{% endfor %}
 <form method="post" action="/start">

@@ -48,6 +48,7 @@ class Page(HTMLParser):
         self.codes: list[str] = []
         self.times: list[str] = []
         self._in: list[str] = []
+        self._codes = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
@@ -63,24 +64,25 @@ class Page(HTMLParser):
         elif tag == "code" and "secret" in cls:
             self._in.append("secret")
         elif tag == "ol" and "codes" in cls:
-            self._in.append("codes")
+            self._codes = True
+            self._in.append("")
         elif tag in ("p", "code", "ol"):
             self._in.append("")
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "ol":
+            self._codes = False
         if tag in ("p", "code", "ol") and self._in:
             self._in.pop()
 
     def handle_data(self, data: str) -> None:
-        if not self._in:
-            return
-        where = self._in[-1]
+        if self._codes and data.strip():
+            self.codes.append(data.strip())
+        where = self._in[-1] if self._in else ""
         if where == "alert":
             self.alert += data
         elif where == "secret":
             self.secret += data.strip()
-        elif where == "codes" and data.strip():
-            self.codes.append(data.strip())
 
 
 def totp(secret: str, at: float) -> tuple[str, int]:
@@ -94,6 +96,8 @@ def totp(secret: str, at: float) -> tuple[str, int]:
 
 class Client:
     def __init__(self, url: str, state: Path) -> None:
+        if not url.startswith("https://"):
+            raise SystemExit(f"the portal is reached over HTTPS only, not {url!r}")
         self.url = url.rstrip("/")
         self.state_path = state
         self.state: dict[str, Any] = json.loads(state.read_text()) if state.exists() else {}
@@ -113,7 +117,7 @@ class Client:
 
     def request(self, path: str, form: dict[str, str] | None = None) -> tuple[int, Page]:
         data = urllib.parse.urlencode(form).encode() if form is not None else None
-        req = urllib.request.Request(self.url + path, data=data)
+        req = urllib.request.Request(self.url + path, data=data)  # noqa: S310 (https only)
         req.add_header("Accept-Language", "fr")
         try:
             with self.opener.open(req, timeout=10) as resp:
