@@ -23,7 +23,7 @@ ISSUE_CONTROLS = (
 )
 
 
-VPN_CONTROLS = {f"VPN-0{i}" for i in range(1, 8)}
+VPN_CONTROLS = {f"VPN-0{i}" for i in range(1, 9)}
 LOG_CONTROLS = {f"LOG-0{i}" for i in range(1, 5)}
 BYOD_CONTROLS = {f"BYOD-0{i}" for i in range(1, 9)}
 NET_CONTROLS = {f"NET-{i:02d}" for i in range(1, 11)}

@@ -41,6 +41,7 @@ CONTROL_MODULES = (
     "toolkit.controls.mail",
     "toolkit.controls.mailflow",
     "toolkit.controls.vpn",
+    "toolkit.controls.vpn_portal",
     "toolkit.controls.vpn_software",
     "toolkit.controls.vpn_tunnel",
     "toolkit.controls.network",

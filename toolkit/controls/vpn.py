@@ -1,5 +1,5 @@
 """VPN gateway: VPN-02, VPN-04, VPN-05, VPN-06, VPN-07 (docs/controls.md); VPN-01
-in vpn_software.py, VPN-03 in vpn_tunnel.py.
+in vpn_software.py, VPN-03 in vpn_tunnel.py, VPN-08 (the teleworker portal) in vpn_portal.py.
 
 WireGuard as role vpn_gateway sets it up: peers of interface ``wg0``, the access policy in
 the nftables table ``inet telework_vpn``, the devices' public keys on the controller in
