@@ -6,16 +6,16 @@ were; the edited roster is validated before it replaces the old one."""
 from __future__ import annotations
 
 import csv
-import getpass
 import io
 import logging
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from toolkit.errors import InvalidInputError, Problem, Severity
+from toolkit.roster.journal import JOURNAL_FILE, journal_of, named_teleworker, write_journal
 from toolkit.roster.model import Device, Status
 from toolkit.roster.parse import load_roster, parse_roster
 from toolkit.roster.reference import Reference
@@ -23,8 +23,7 @@ from toolkit.roster.source import column_name, decode_text, sniff_delimiter
 
 log = logging.getLogger(__name__)
 
-JOURNAL_FILE = "roster-journal.csv"
-JOURNAL_COLUMNS = ("when", "id", "action", "reason", "operator", "equipment_to_return")
+__all__ = ["JOURNAL_FILE", "Revocation", "revoke"]
 
 
 @dataclass(frozen=True)
@@ -84,24 +83,6 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def _journal(path: Path, ident: str, reason: str, equipment: tuple[Device, ...]) -> None:
-    new = not path.exists()
-    with path.open("a", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter=";", lineterminator="\n")
-        if new:
-            writer.writerow(JOURNAL_COLUMNS)
-        writer.writerow(
-            [
-                datetime.now(UTC).isoformat(timespec="seconds"),
-                ident,
-                "revoke",
-                reason,
-                os.environ.get("SUDO_USER") or getpass.getuser(),
-                " ".join(str(d) for d in equipment),
-            ]
-        )
-
-
 def revoke(
     path: Path, ref: Reference, ident: str, reason: str, *, today: date | None = None
 ) -> Revocation:
@@ -110,17 +91,8 @@ def revoke(
     Raises InvalidInputError (naming the file, line and field) when the roster is invalid,
     the id is unknown or the reason is empty; the file is then left as it was."""
     roster = load_roster(path, ref, today=today)
-    if not reason.strip():
-        raise InvalidInputError(
-            [Problem(str(path), 1, "reason", "give the reason telework ends (C5)")]
-        )
-    try:
-        worker = roster.by_id(ident)
-    except KeyError:
-        raise InvalidInputError(
-            [Problem(str(path), 1, "id", f"no teleworker {ident!r} in the roster")]
-        ) from None
-    journal = path.parent / JOURNAL_FILE
+    worker = named_teleworker(roster, ident, reason, asked="give the reason telework ends (C5)")
+    journal = journal_of(path)
     if worker.status is Status.REVOKED:
         log.info("%s is already revoked in %s", worker.id, path)
         return Revocation(worker.id, worker.name_latin, True, worker.equipment, journal)
@@ -138,6 +110,6 @@ def revoke(
         )
     bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
     _write_atomically(path, bom + edited.encode("utf-8"))
-    _journal(journal, worker.id, reason.strip(), worker.equipment)
+    write_journal(journal, worker.id, "revoke", reason, worker.equipment)
     log.info("%s revoked in %s (%s)", worker.id, path, reason.strip())
     return Revocation(worker.id, worker.name_latin, False, worker.equipment, journal)
