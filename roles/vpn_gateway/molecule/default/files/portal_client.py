@@ -86,7 +86,8 @@ class Page(HTMLParser):
 
 
 def totp(secret: str, at: float) -> tuple[str, int]:
-    key = base64.b32decode(secret.replace(" ", "").upper() + "=" * (-len(secret) % 8))
+    plain = secret.replace(" ", "").upper()
+    key = base64.b32decode(plain + "=" * (-len(plain) % 8))
     step = int(at // STEP)
     digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
     offset = digest[-1] & 0x0F
