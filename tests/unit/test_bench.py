@@ -115,3 +115,17 @@ def test_the_hardening_bench_reads_lynis_index_suggestions_and_warnings_and_noth
     # what a host wrote reaches the terminal without its control characters
     assert all("\x1b" not in test + text for test, text in found.suggestions)
     assert bench.parse_report("").index is None
+
+
+def test_the_portal_bench_gives_the_gate_its_peers_and_the_roles_table_its_gated_group(
+    tmp_path: Path,
+) -> None:
+    bench = load(BENCH / "portal.py")
+    config = bench.GateConfig.from_dict(bench.gate_config(tmp_path, 3, ["nft"]))
+    assert [p.address_v4 for p in config.peers] == ["10.77.0.2", "10.77.0.3", "10.77.0.4"]
+    assert config.gated_groups == {"finance"} and config.workdays == set(range(7))
+    text = bench.render_table(tmp_path, "g0", ["10.77.0.2", "10.77.0.3"]).read_text()
+    assert 'iifname "g0" jump from_tunnel' in text
+    assert "ip saddr @peers_finance_v4 ip saddr @open_finance_v4 ip daddr { 192.0.2.10 }" in text
+    sets = (tmp_path / "peer-sets.nft").read_text()
+    assert "add element inet telework_vpn peers_finance_v4 { 10.77.0.2, 10.77.0.3 }" in sets
