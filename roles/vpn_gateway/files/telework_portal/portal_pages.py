@@ -182,7 +182,7 @@ button.link{background:none;color:#0b5cad;text-decoration:underline}
 .hint{font-size:.9rem;color:#4a5361;margin-top:-.5rem}
 .qr svg{display:block;width:100%;max-width:16rem;height:auto;margin:0 auto}
 code{font-size:1.05rem;word-break:break-all}
-.codes{columns:2;padding-inline-start:1.5rem}
+.codes{columns:2 15rem;padding-inline-start:1.5rem}.codes code{white-space:nowrap}
 section{background:#fff;border-radius:.5rem;padding:1rem;margin:0 0 1rem}
 """
 
