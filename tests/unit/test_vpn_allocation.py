@@ -28,7 +28,12 @@ F = _plugin()
 
 
 def worker(
-    ident: str, *devices: str, status: str = "active", approved: bool = True
+    ident: str,
+    *devices: str,
+    status: str = "active",
+    approved: bool = True,
+    schedule: str = "",
+    groups: tuple[str, ...] = ("staff",),
 ) -> dict[str, Any]:
     """A row as the telework_roster vars plugin exports it: ``eligible`` decided by the
     roster model from the status and the approval."""
@@ -39,11 +44,11 @@ def worker(
         email=f"{ident}@lab.telework.test",
         unit="dsi",
         mode=Mode.FULL,
-        schedule=parse_schedule(""),
+        schedule=parse_schedule(schedule),
         approved_on=date(2026, 9, 1) if approved else None,
         approved_by="DSI" if approved else "",
         equipment=tuple(Device(DeviceKind.LAPTOP, d) for d in devices),
-        vpn_groups=("staff",),
+        vpn_groups=groups,
         status=Status(status),
     ).as_vars()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,35 +18,16 @@ from ansible.plugins.filter.core import FilterModule
 from ansible.plugins.test.core import TestModule
 
 from tests.conftest import REPO
-from tests.unit.test_vpn_allocation import NET, F
+from tests.unit.test_vpn_allocation import NET, F, worker
 from tests.unit.test_vpn_peer_plan import keys
-from toolkit.roster.model import Device, DeviceKind, Mode, Status, Teleworker
-from toolkit.roster.schedule import parse_schedule
-
-
-def teleworker(ident: str, device: str, schedule: str, groups: tuple[str, ...]) -> dict[str, Any]:
-    return Teleworker(
-        id=ident,
-        name_latin=ident,
-        name_arabic="",
-        email=f"{ident.lower()}@lab.telework.test",
-        unit="finance",
-        mode=Mode.PARTIAL,
-        schedule=parse_schedule(schedule),
-        approved_on=date(2026, 9, 1),
-        approved_by="DSI",
-        equipment=(Device(DeviceKind.LAPTOP, device),),
-        vpn_groups=groups,
-        status=Status.ACTIVE,
-    ).as_vars()
 
 
 def test_the_gate_gets_each_peers_owner_addresses_groups_and_schedule(tmp_path: Path) -> None:
     folder = keys(tmp_path, "lt-1", "lt-2")
     roster = [
-        teleworker("AG0001", "lt-1", "tue 08:30-12:30|fri", ("staff", "finance")),
-        teleworker("ag0002", "lt-2", "2026-03-16..2026-04-30: mon-fri", ("staff",)),
-        teleworker("ag0003", "lt-3", "mon", ("finance",)),  # no key yet: not a peer
+        worker("AG0001", "lt-1", schedule="tue 08:30-12:30|fri", groups=("staff", "finance")),
+        worker("ag0002", "lt-2", schedule="2026-03-16..2026-04-30: mon-fri"),
+        worker("ag0003", "lt-3", schedule="mon", groups=("finance",)),  # no key yet: not a peer
     ]
     plan = F.peer_plan(
         roster, "", keys_dir=folder, network_v4=NET, network_v6="fd77::/64",

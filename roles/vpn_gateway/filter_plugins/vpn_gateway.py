@@ -276,7 +276,14 @@ def portal_peers(roster: list[dict[str, Any]], peers: list[dict[str, Any]]) -> l
     """What the teleworker portal's gate knows of each peer: whose device it is, its tunnel
     addresses, its access groups and its teleworker's schedule (``schedule_periods`` of the
     roster: a working session ends with the current span). Nothing else about the person."""
-    schedules = {str(w["id"]): w.get("schedule_periods") or {} for w in roster}
+    schedules = {
+        str(w["id"]): {
+            "regular": (w.get("schedule_periods") or {}).get("regular", []),
+            "overrides": (w.get("schedule_periods") or {}).get("overrides", []),
+        }
+        for w in roster
+    }
+    no_schedule: dict[str, list[Any]] = {"regular": [], "overrides": []}
     return [
         {
             "user": p["teleworker"].lower(),
@@ -284,10 +291,7 @@ def portal_peers(roster: list[dict[str, Any]], peers: list[dict[str, Any]]) -> l
             "groups": p["groups"],
             "address_v4": p["address_v4"],
             "address_v6": p["address_v6"],
-            "schedule": {
-                "regular": schedules.get(p["teleworker"], {}).get("regular", []),
-                "overrides": schedules.get(p["teleworker"], {}).get("overrides", []),
-            },
+            "schedule": schedules.get(p["teleworker"], no_schedule),
         }
         for p in peers
     ]
